@@ -1,0 +1,35 @@
+/**
+ * asyncio for Deno: Python asyncio's concurrency model with plain
+ * `async`/`await` — an event loop, Futures and Tasks whose cancellation is
+ * delivered at the await, `sleep`, and runners. Durations are
+ * milliseconds. Test helpers (`VirtualClock`) live in `./testing`.
+ *
+ * @example Two tasks at once
+ * ```ts
+ * import { createTask, run, sleep } from "@aio/asyncio";
+ * import { VirtualClock } from "@aio/asyncio/testing";
+ *
+ * async function fetchData() {
+ *   console.log("Fetching data...");
+ *   await sleep(2000);
+ *   console.log("Data fetched");
+ *   return { data: 1 };
+ * }
+ *
+ * await run(async () => {
+ *   const task = createTask(fetchData);
+ *   console.log(await task);
+ * }, { clock: new VirtualClock() });
+ * ```
+ *
+ * @module
+ */
+export * from "./src/errors.ts";
+export type { Clock } from "./src/clock.ts";
+export { RealClock } from "./src/clock.ts";
+export * from "./src/events.ts";
+export * from "./src/futures.ts";
+export * from "./src/tasks.ts";
+export * from "./src/sleep.ts";
+export * from "./src/base_events.ts";
+export * from "./src/runners.ts";

@@ -1,0 +1,755 @@
+/**
+ * `EventLoop`: the concrete event loop, as asyncio's `base_events.py`. It
+ * owns a FIFO ready queue and a timer heap behind a single host timer, runs
+ * on a `Clock` (real or virtual), and yields to the host's own event loop
+ * at least every millisecond of work so that Deno's I/O and timers run.
+ *
+ * @module
+ */
+import { currentAwaiter } from "./_current.ts";
+import { Deque } from "./_deque.ts";
+import { TimerHeap } from "./_heap.ts";
+import { type Clock, RealClock } from "./clock.ts";
+import { InvalidStateError } from "./errors.ts";
+import {
+  _clearEventLoop,
+  _runHandle,
+  _setExecuting,
+  _setLoopFactory,
+  _setRunning,
+  type AbstractEventLoop,
+  type CoroutineFunction,
+  type ExceptionContext,
+  type ExceptionHandler,
+  Handle,
+  type TaskFactory,
+  TimerHandle,
+} from "./events.ts";
+import { Future } from "./futures.ts";
+import {
+  type Awaitable,
+  ensureFuture,
+  Task,
+  type TaskOptions,
+} from "./tasks.ts";
+
+/** Options for `newEventLoop` and `new EventLoop()`. */
+export interface EventLoopOptions {
+  /** Where the loop reads time; a `RealClock` by default. */
+  clock?: Clock;
+  /** Debug mode: warns about slow callbacks. */
+  debug?: boolean;
+}
+
+/** A callback slower than this, in debug mode, is reported. asyncio: 100 ms. */
+const SLOW_CALLBACK_MS = 100;
+/** Yield to the host after this much real time of uninterrupted work. */
+const SLICE_MS = 1;
+/** Drop cancelled timers from the heap once they are this share of it. */
+const CANCELLED_TIMERS_SHARE = 0.5;
+const MIN_TIMERS_TO_CLEAN = 100;
+
+// Host primitives that yield a macrotask; captured at import because fake
+// timer libraries replace setTimeout but leave these alone, and the loop
+// must keep yielding while time is faked.
+const hostSetImmediate: ((callback: () => void) => unknown) | undefined =
+  (globalThis as { setImmediate?: (callback: () => void) => unknown })
+    .setImmediate;
+let messageChannel: MessageChannel | undefined;
+const channelCallbacks: (() => void)[] = [];
+
+function yieldToHost(callback: () => void): void {
+  if (hostSetImmediate !== undefined) {
+    hostSetImmediate(callback);
+    return;
+  }
+  if (messageChannel === undefined) {
+    messageChannel = new MessageChannel();
+    messageChannel.port1.onmessage = () => channelCallbacks.shift()?.();
+  }
+  channelCallbacks.push(callback);
+  messageChannel.port2.postMessage(null);
+}
+
+function hostYield(): Promise<void> {
+  return new Promise((resolve) => yieldToHost(resolve));
+}
+
+interface UnretrievedRecord {
+  readonly future: WeakRef<Future<unknown>>;
+  readonly context: ExceptionContext;
+}
+
+function formatError(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? String(error);
+  return String(error);
+}
+
+/**
+ * An asyncio event loop. Most programs never touch it: `run(main)` makes
+ * one, runs `main` as a task and closes it. Use it directly to schedule
+ * callbacks, to run a loop by hand, or to give it a virtual clock.
+ * asyncio: `asyncio.AbstractEventLoop` / `BaseEventLoop`.
+ *
+ * Unlike asyncio, `runForever` and `runUntilComplete` return promises: a
+ * JavaScript thread cannot block, so the loop runs inside the host's.
+ *
+ * @example Scheduling callbacks in order
+ * ```ts
+ * import { EventLoop } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * const loop = new EventLoop();
+ * const calls: string[] = [];
+ * loop.callLater(20, () => { calls.push("later"); loop.stop(); });
+ * loop.callSoon(() => calls.push("soon"));
+ * await loop.runForever();
+ * loop.close();
+ * assert.deepEqual(calls, ["soon", "later"]);
+ * ```
+ */
+export class EventLoop implements AbstractEventLoop {
+  #clock: Clock;
+  #ready = new Deque<Handle>(1024);
+  #timers = new TimerHeap<TimerHandle>();
+  #cancelledTimers = 0;
+  #running = false;
+  #stopping = false;
+  #closed = false;
+  #debug: boolean;
+  #exceptionHandler: ExceptionHandler | undefined = undefined;
+  #taskFactory: TaskFactory | undefined = undefined;
+  #tasks = new Set<Task<unknown>>();
+  #unretrieved = new Map<object, UnretrievedRecord>();
+  #unretrievedKeys = new WeakMap<Future<unknown>, object>();
+  #registry = new FinalizationRegistry<object>((key) => this.#reportLost(key));
+  // While idle: wakes the driver. Undefined while the driver is busy.
+  #wakeup: (() => void) | undefined = undefined;
+  // Clears the host timer armed while idle.
+  #hostTimer: (() => void) | undefined = undefined;
+  #idleWaiters: Future<void>[] = [];
+  #ioInFlight = 0;
+  #onTimerCancel = (): void => this.#timerCancelled();
+
+  /**
+   * Creates a loop; `newEventLoop()` is the same.
+   *
+   * @param options Clock and debug mode.
+   */
+  constructor(options?: EventLoopOptions) {
+    this.#clock = options?.clock ?? new RealClock();
+    this.#debug = options?.debug ?? false;
+  }
+
+  /**
+   * The loop's monotonic time in milliseconds. asyncio: `loop.time()` (in
+   * seconds there).
+   *
+   * @returns The time.
+   */
+  time(): number {
+    return this.#clock.now();
+  }
+
+  /**
+   * Schedules `callback(...args)` for the next iteration; callbacks run in
+   * the order scheduled. asyncio: `loop.call_soon()`.
+   *
+   * @param callback The function.
+   * @param args Its arguments.
+   * @returns A Handle to cancel it.
+   * @throws {InvalidStateError} If the loop is closed.
+   */
+  callSoon<A extends unknown[]>(
+    callback: (...args: A) => void,
+    ...args: A
+  ): Handle {
+    if (this.#closed) throw closedError("callSoon");
+    if (typeof callback !== "function") throw notCallable("callSoon", callback);
+    const handle = new Handle(callback, args);
+    this.#ready.push(handle);
+    if (this.#wakeup !== undefined) this.#wake();
+    return handle;
+  }
+
+  /**
+   * Schedules `callback(...args)` after `delay` milliseconds; callbacks due
+   * at the same time run in the order scheduled. asyncio:
+   * `loop.call_later()`.
+   *
+   * @param delay Milliseconds from now; 0 or less means the next iteration.
+   * @param callback The function.
+   * @param args Its arguments.
+   * @returns A TimerHandle to cancel it.
+   * @throws {TypeError} If `delay` is not a number.
+   * @throws {RangeError} If `delay` is NaN.
+   * @throws {InvalidStateError} If the loop is closed.
+   */
+  callLater<A extends unknown[]>(
+    delay: number,
+    callback: (...args: A) => void,
+    ...args: A
+  ): TimerHandle {
+    checkTime("callLater", "delay", delay);
+    return this.callAt(this.time() + delay, callback, ...args);
+  }
+
+  /**
+   * Schedules `callback(...args)` at loop time `when`. asyncio:
+   * `loop.call_at()`.
+   *
+   * @param when A time from `loop.time()`.
+   * @param callback The function.
+   * @param args Its arguments.
+   * @returns A TimerHandle to cancel it.
+   * @throws {TypeError} If `when` is not a number.
+   * @throws {RangeError} If `when` is NaN.
+   * @throws {InvalidStateError} If the loop is closed.
+   */
+  callAt<A extends unknown[]>(
+    when: number,
+    callback: (...args: A) => void,
+    ...args: A
+  ): TimerHandle {
+    checkTime("callAt", "when", when);
+    if (this.#closed) throw closedError("callAt");
+    if (typeof callback !== "function") throw notCallable("callAt", callback);
+    const timer = new TimerHandle(
+      when,
+      callback,
+      args,
+      this.#onTimerCancel,
+    );
+    this.#timers.push(timer);
+    if (this.#wakeup !== undefined) this.#wake();
+    return timer;
+  }
+
+  /**
+   * Creates a Future bound to this loop. asyncio: `loop.create_future()`.
+   *
+   * @typeParam T The result type.
+   * @returns A pending Future.
+   */
+  createFuture<T>(): Future<T> {
+    return new Future<T>({ loop: this });
+  }
+
+  /**
+   * Wraps a coroutine function in a Task on this loop, through the task
+   * factory if one is set. asyncio: `loop.create_task()`.
+   *
+   * @typeParam T The result type.
+   * @param fn A function returning a promise.
+   * @param options Name and eagerness.
+   * @returns The task.
+   * @throws {TypeError} If `fn` is not a function.
+   * @throws {InvalidStateError} If the loop is closed.
+   */
+  createTask<T>(fn: CoroutineFunction<T>, options?: TaskOptions): Task<T> {
+    if (this.#closed) throw closedError("createTask");
+    const taskOptions = { ...options, loop: this };
+    if (this.#taskFactory !== undefined) {
+      return this.#taskFactory(this, fn, taskOptions);
+    }
+    return new Task(fn, taskOptions);
+  }
+
+  /**
+   * Sets the factory `createTask` uses, or `undefined` for the default.
+   * asyncio: `loop.set_task_factory()`.
+   *
+   * @param factory `(loop, fn, options) => Task`.
+   */
+  setTaskFactory(factory: TaskFactory | undefined): void {
+    if (factory !== undefined && typeof factory !== "function") {
+      throw notCallable("setTaskFactory", factory);
+    }
+    this.#taskFactory = factory;
+  }
+
+  /**
+   * The task factory, if one is set. asyncio: `loop.get_task_factory()`.
+   *
+   * @returns The factory or `undefined`.
+   */
+  getTaskFactory(): TaskFactory | undefined {
+    return this.#taskFactory;
+  }
+
+  /**
+   * Runs the loop until `stop()` is called. asyncio: `loop.run_forever()`.
+   *
+   * @returns A promise that settles when the loop stops.
+   * @throws {InvalidStateError} If the loop is closed or already running.
+   */
+  runForever(): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError("runForever"));
+    if (this.#running) {
+      return Promise.reject(
+        new InvalidStateError("Cannot run loop: it is already running"),
+      );
+    }
+    this.#running = true;
+    _setRunning(this, true);
+    const unsubscribe = this.#clock.subscribe?.(() => {
+      if (this.#wakeup !== undefined) this.#wake();
+    });
+    // The driver runs outside any task: callbacks must not register their
+    // awaits with whichever task happened to start the loop.
+    return currentAwaiter.exit(() => this.#drive()).finally(() => {
+      unsubscribe?.();
+      this.#running = false;
+      this.#stopping = false;
+      _setRunning(this, false);
+    });
+  }
+
+  /**
+   * Runs the loop until `awaitable` is done, and returns its result. A
+   * function is run as a Task; a promise is wrapped in a Future. asyncio:
+   * `loop.run_until_complete()`.
+   *
+   * @typeParam T The result type.
+   * @param awaitable A Future, Task, promise or coroutine function.
+   * @returns Its result.
+   * @throws Whatever `awaitable` throws.
+   * @throws {InvalidStateError} If the loop stops before it is done.
+   */
+  async runUntilComplete<T>(awaitable: Awaitable<T>): Promise<T> {
+    if (this.#closed) throw closedError("runUntilComplete");
+    if (this.#running) {
+      throw new InvalidStateError("Cannot run loop: it is already running");
+    }
+    const future = ensureFuture(awaitable, { loop: this });
+    const stop = (): void => this.stop();
+    future.addDoneCallback(stop);
+    try {
+      await this.runForever();
+    } finally {
+      future.removeDoneCallback(stop);
+    }
+    if (!future.done()) {
+      throw new InvalidStateError(
+        "Cannot get result: event loop stopped before the future completed",
+      );
+    }
+    return future.result();
+  }
+
+  /**
+   * Stops the loop after the current iteration. asyncio: `loop.stop()`.
+   */
+  stop(): void {
+    this.#stopping = true;
+    if (this.#wakeup !== undefined) this.#wake();
+  }
+
+  /**
+   * Whether the loop is running. asyncio: `loop.is_running()`.
+   *
+   * @returns `true` while running.
+   */
+  isRunning(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Whether the loop was closed. asyncio: `loop.is_closed()`.
+   *
+   * @returns `true` after `close()`.
+   */
+  isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Closes the loop: pending callbacks are dropped and every exception
+   * that nobody retrieved is reported. asyncio: `loop.close()`.
+   *
+   * @throws {InvalidStateError} If the loop is running.
+   */
+  close(): void {
+    if (this.#running) {
+      throw new InvalidStateError("Cannot close loop: it is running");
+    }
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ready.clear();
+    this.#timers.clear();
+    this.#tasks.clear();
+    for (const key of [...this.#unretrieved.keys()]) this.#reportLost(key);
+    _clearEventLoop(this);
+  }
+
+  /**
+   * Sets the handler for errors nobody caught, or `undefined` for the
+   * default. asyncio: `loop.set_exception_handler()`.
+   *
+   * @param handler `(loop, context) => void`.
+   * @throws {TypeError} If `handler` is not a function.
+   */
+  setExceptionHandler(handler: ExceptionHandler | undefined): void {
+    if (handler !== undefined && typeof handler !== "function") {
+      throw notCallable("setExceptionHandler", handler);
+    }
+    this.#exceptionHandler = handler;
+  }
+
+  /**
+   * The handler set with `setExceptionHandler`. asyncio:
+   * `loop.get_exception_handler()`.
+   *
+   * @returns The handler, or `undefined`.
+   */
+  getExceptionHandler(): ExceptionHandler | undefined {
+    return this.#exceptionHandler;
+  }
+
+  /**
+   * Reports `context` to the exception handler, or to the default one.
+   * asyncio: `loop.call_exception_handler()`.
+   *
+   * @param context What happened.
+   */
+  callExceptionHandler(context: ExceptionContext): void {
+    const handler = this.#exceptionHandler;
+    if (handler === undefined) {
+      this.defaultExceptionHandler(context);
+      return;
+    }
+    try {
+      handler(this, context);
+    } catch (error) {
+      this.defaultExceptionHandler({
+        message: "Unhandled error in exception handler",
+        exception: error,
+        context,
+      });
+    }
+  }
+
+  /**
+   * The default handler: prints the message, the future or task concerned
+   * and the error's stack to stderr. asyncio:
+   * `loop.default_exception_handler()`.
+   *
+   * @param context What happened.
+   */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    const lines = [context.message || "Unhandled exception in event loop"];
+    for (const [key, value] of Object.entries(context)) {
+      if (key === "message" || key === "exception") continue;
+      lines.push(`${key}: ${String(value)}`);
+    }
+    if (context.exception !== undefined) {
+      lines.push(formatError(context.exception));
+    }
+    console.error(lines.join("\n"));
+  }
+
+  /**
+   * Turns debug mode on or off. asyncio: `loop.set_debug()`.
+   *
+   * @param enabled Whether to debug.
+   */
+  setDebug(enabled: boolean): void {
+    this.#debug = Boolean(enabled);
+  }
+
+  /**
+   * Whether debug mode is on. asyncio: `loop.get_debug()`.
+   *
+   * @returns `true` in debug mode.
+   */
+  getDebug(): boolean {
+    return this.#debug;
+  }
+
+  /** @internal */
+  _trackUnretrieved(future: Future<unknown>, context: ExceptionContext): void {
+    const key = {};
+    // The record must not hold the future, or it could never be collected.
+    const rest = { ...context };
+    delete rest.future;
+    this.#unretrieved.set(key, { future: new WeakRef(future), context: rest });
+    this.#unretrievedKeys.set(future, key);
+    this.#registry.register(future, key, key);
+  }
+
+  /** @internal */
+  _untrackUnretrieved(future: Future<unknown>): void {
+    const key = this.#unretrievedKeys.get(future);
+    if (key === undefined) return;
+    this.#unretrievedKeys.delete(future);
+    this.#unretrieved.delete(key);
+    this.#registry.unregister(key);
+  }
+
+  /** @internal */
+  _whenIdle(): Future<void> {
+    const waiter = this.createFuture<void>();
+    this.#idleWaiters.push(waiter);
+    return waiter;
+  }
+
+  /** @internal */
+  _ioStarted(): void {
+    this.#ioInFlight++;
+  }
+
+  /** @internal */
+  _ioFinished(): void {
+    this.#ioInFlight--;
+    if (this.#ioInFlight === 0 && this.#wakeup !== undefined) this.#wake();
+  }
+
+  /** @internal */
+  _registerTask(task: Task<unknown>): void {
+    this.#tasks.add(task);
+  }
+
+  /** @internal */
+  _unregisterTask(task: Task<unknown>): void {
+    this.#tasks.delete(task);
+  }
+
+  /** @internal */
+  _tasks(): Iterable<Task<unknown>> {
+    return this.#tasks;
+  }
+
+  #reportLost(key: object): void {
+    const record = this.#unretrieved.get(key);
+    if (record === undefined) return;
+    this.#unretrieved.delete(key);
+    this.#registry.unregister(key);
+    const future = record.future.deref();
+    if (future !== undefined) this.#unretrievedKeys.delete(future);
+    this.callExceptionHandler(
+      future === undefined ? { ...record.context } : {
+        ...record.context,
+        future,
+      },
+    );
+  }
+
+  #timerCancelled(): void {
+    this.#cancelledTimers++;
+    const timers = this.#timers;
+    if (
+      timers.length >= MIN_TIMERS_TO_CLEAN &&
+      this.#cancelledTimers > timers.length * CANCELLED_TIMERS_SHARE
+    ) {
+      timers.filter((timer) => !timer.cancelled());
+      this.#cancelledTimers = 0;
+    }
+  }
+
+  /** Moves the timers that are due to the ready queue. */
+  #collectDueTimers(): void {
+    const timers = this.#timers;
+    if (timers.length === 0) return;
+    const now = this.#clock.now();
+    let timer = timers.peek();
+    while (timer !== undefined && timer.when <= now) {
+      timers.pop();
+      if (timer.cancelled()) {
+        if (this.#cancelledTimers > 0) this.#cancelledTimers--;
+      } else {
+        this.#ready.push(timer);
+      }
+      timer = timers.peek();
+    }
+  }
+
+  /** The earliest live timer, dropping cancelled ones from the top. */
+  #nextTimer(): TimerHandle | undefined {
+    const timers = this.#timers;
+    let timer = timers.peek();
+    while (timer !== undefined && timer.cancelled()) {
+      timers.pop();
+      if (this.#cancelledTimers > 0) this.#cancelledTimers--;
+      timer = timers.peek();
+    }
+    return timer;
+  }
+
+  async #drive(): Promise<void> {
+    const ready = this.#ready;
+    let sliceStart = performance.now();
+    let counter = 0;
+    for (;;) {
+      this.#collectDueTimers();
+      // As asyncio: run the callbacks ready now; those they schedule wait
+      // for the next iteration.
+      let todo = ready.length;
+      while (todo-- > 0) {
+        const handle = ready.shift()!;
+        if (handle.cancelled()) continue;
+        this.#runHandle(handle);
+        // One microtask turn: a task this callback woke runs its step now,
+        // before the next callback, as CPython runs Task.__step inline.
+        await null;
+        if (
+          (++counter & 63) === 0 && performance.now() - sliceStart > SLICE_MS
+        ) {
+          await hostYield();
+          sliceStart = performance.now();
+        }
+      }
+      if (this.#stopping) break;
+      if (ready.length === 0) {
+        // Let woken coroutines reach their next await before deciding the
+        // loop is idle; most do within a few turns.
+        for (let i = 0; i < 4 && ready.length === 0; i++) await null;
+      }
+      if (ready.length === 0 && !this.#stopping && !this.#timersDue()) {
+        await this.#idle();
+        sliceStart = performance.now();
+      } else if (performance.now() - sliceStart > SLICE_MS) {
+        await hostYield();
+        sliceStart = performance.now();
+      }
+    }
+  }
+
+  #timersDue(): boolean {
+    const next = this.#nextTimer();
+    return next !== undefined && next.when <= this.#clock.now();
+  }
+
+  #runHandle(handle: Handle): void {
+    _setExecuting(this);
+    const start = this.#debug ? performance.now() : 0;
+    try {
+      _runHandle(handle);
+    } catch (error) {
+      this.callExceptionHandler({
+        message: "Exception in callback",
+        exception: error,
+        handle,
+      });
+    } finally {
+      _setExecuting(undefined);
+    }
+    if (this.#debug) {
+      const took = performance.now() - start;
+      if (took >= SLOW_CALLBACK_MS) {
+        console.warn(`Executing ${String(handle)} took ${took.toFixed(1)} ms`);
+      }
+    }
+  }
+
+  /**
+   * Waits, without spinning, until there may be work: a callback scheduled
+   * (from a microtask or a host callback), the next timer's deadline on
+   * the host's clock, or — on a virtual clock — the loop staying idle for
+   * the clock's threshold, after which the clock jumps to the deadline.
+   * Idleness is confirmed after a host macrotask, so every pending
+   * microtask has run first.
+   */
+  #idle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wakeup = resolve;
+      const clock = this.#clock;
+      const next = this.#nextTimer();
+      if (this.#idleWaiters.length > 0) {
+        yieldToHost(() => this.#idleConfirmed(resolve));
+      } else if (clock.jumpTo !== undefined) {
+        if (next === undefined || this.#ioInFlight > 0) return;
+        const threshold = clock.autojumpThreshold ?? 0;
+        if (threshold === 0) yieldToHost(() => this.#jump(resolve));
+        else if (threshold !== Infinity) {
+          this.#armHostTimer(() => this.#jump(resolve), threshold);
+        }
+      } else if (next !== undefined) {
+        const delay = Math.max(0, Math.ceil(next.when - clock.now()));
+        this.#armHostTimer(() => {
+          if (this.#wakeup === resolve) this.#wake();
+        }, delay);
+      }
+    });
+  }
+
+  #idleConfirmed(resolve: () => void): void {
+    if (this.#wakeup !== resolve) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const waiter of waiters) if (!waiter.done()) waiter.setResult();
+    if (this.#wakeup === resolve) this.#wake();
+  }
+
+  #jump(resolve: () => void): void {
+    this.#hostTimer = undefined;
+    if (this.#wakeup !== resolve || this.#ioInFlight > 0) return;
+    const timer = this.#nextTimer();
+    const clock = this.#clock;
+    if (timer === undefined) return;
+    if (timer.when > clock.now()) clock.jumpTo!(timer.when);
+    this.#wake();
+  }
+
+  #armHostTimer(callback: () => void, delay: number): void {
+    const clear = globalThis.clearTimeout;
+    const id = globalThis.setTimeout(callback, delay);
+    this.#hostTimer = () => clear(id);
+  }
+
+  #wake(): void {
+    const wakeup = this.#wakeup;
+    this.#wakeup = undefined;
+    if (this.#hostTimer !== undefined) {
+      this.#hostTimer();
+      this.#hostTimer = undefined;
+    }
+    wakeup?.();
+  }
+}
+
+function closedError(method: string): InvalidStateError {
+  return new InvalidStateError(`Cannot call ${method}: event loop is closed`);
+}
+
+function notCallable(method: string, value: unknown): TypeError {
+  return new TypeError(
+    `Cannot call ${method}: expected a function, got ${
+      value === null ? "null" : typeof value
+    }`,
+  );
+}
+
+function checkTime(method: string, name: string, value: number): void {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot call ${method}: expected ${name} as a number of milliseconds, got ${typeof value}`,
+    );
+  }
+  if (Number.isNaN(value)) {
+    throw new RangeError(`Cannot call ${method}: ${name} is NaN`);
+  }
+}
+
+/**
+ * Creates a new event loop. asyncio: `asyncio.new_event_loop()`.
+ *
+ * @param options Clock and debug mode.
+ * @returns The loop.
+ *
+ * @example A loop on virtual time
+ * ```ts
+ * import { newEventLoop, sleep } from "@aio/asyncio";
+ * import { VirtualClock } from "@aio/asyncio/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const loop = newEventLoop({ clock: new VirtualClock() });
+ * await loop.runUntilComplete(() => sleep(86_400_000));
+ * assert.equal(loop.time(), 86_400_000);
+ * loop.close();
+ * ```
+ */
+export function newEventLoop(options?: EventLoopOptions): EventLoop {
+  return new EventLoop(options);
+}
+
+_setLoopFactory(() => new EventLoop());

@@ -1,0 +1,193 @@
+/**
+ * The error classes every layer may throw. This module imports nothing, so
+ * futures, tasks, locks, queues and the I/O adapters can all depend on it.
+ *
+ * @module
+ */
+
+/**
+ * Thrown at the await of a task that was cancelled, and by `result()` of a
+ * cancelled Future. asyncio: `asyncio.CancelledError`.
+ *
+ * A coroutine may catch it to clean up; it should normally re-throw it.
+ *
+ * @example Cleaning up when cancelled
+ * ```ts
+ * import { CancelledError, createTask, run, sleep } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const task = createTask(async () => {
+ *     try {
+ *       await sleep(60_000);
+ *     } catch (error) {
+ *       assert.ok(error instanceof CancelledError);
+ *       throw error; // re-throw after cleaning up
+ *     }
+ *   });
+ *   await sleep(1);
+ *   task.cancel("stop");
+ *   await assert.rejects(task, CancelledError);
+ * });
+ * ```
+ */
+export class CancelledError extends Error {
+  /**
+   * Creates a CancelledError.
+   *
+   * @param message The message passed to `cancel(msg)`, if any.
+   */
+  constructor(message?: string) {
+    super(message ?? "");
+    this.name = "CancelledError";
+  }
+}
+
+/**
+ * Thrown when a deadline passes: by `waitFor`, `timeout` and `timeoutAt`.
+ * asyncio: `TimeoutError`.
+ *
+ * @example Catching a timeout
+ * ```ts
+ * import { TimeoutError } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new TimeoutError("Timed out after 5 ms");
+ * assert.ok(error instanceof TimeoutError);
+ * ```
+ */
+export class TimeoutError extends Error {
+  /**
+   * Creates a TimeoutError.
+   *
+   * @param message What timed out.
+   */
+  constructor(message?: string) {
+    super(message ?? "");
+    this.name = "TimeoutError";
+  }
+}
+
+/**
+ * Thrown when an operation is not allowed in the object's current state: a
+ * Future's `result()` before it is done, `setResult` on a done Future, using
+ * a closed or already running event loop. asyncio raises
+ * `asyncio.InvalidStateError` for futures and `RuntimeError` for the loop;
+ * JavaScript has no `RuntimeError`, so both are this class.
+ *
+ * @example Asking for a result too early
+ * ```ts
+ * import { InvalidStateError, newEventLoop } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * const loop = newEventLoop();
+ * const future = loop.createFuture<number>();
+ * assert.throws(() => future.result(), InvalidStateError);
+ * loop.close();
+ * ```
+ */
+export class InvalidStateError extends Error {
+  /**
+   * Creates an InvalidStateError.
+   *
+   * @param message What was not allowed, and why.
+   */
+  constructor(message?: string) {
+    super(message ?? "");
+    this.name = "InvalidStateError";
+  }
+}
+
+/**
+ * Thrown by `getNowait()` on an empty queue. asyncio: `asyncio.QueueEmpty`.
+ *
+ * @example Polling a queue
+ * ```ts
+ * import { QueueEmpty } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(new QueueEmpty() instanceof Error);
+ * ```
+ */
+export class QueueEmpty extends Error {
+  /**
+   * Creates a QueueEmpty error.
+   *
+   * @param message Details.
+   */
+  constructor(message = "Cannot get item: queue is empty") {
+    super(message);
+    this.name = "QueueEmpty";
+  }
+}
+
+/**
+ * Thrown by `putNowait()` on a full queue. asyncio: `asyncio.QueueFull`.
+ *
+ * @example A bounded queue refusing an item
+ * ```ts
+ * import { QueueFull } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(new QueueFull() instanceof Error);
+ * ```
+ */
+export class QueueFull extends Error {
+  /**
+   * Creates a QueueFull error.
+   *
+   * @param message Details.
+   */
+  constructor(message = "Cannot put item: queue is full") {
+    super(message);
+    this.name = "QueueFull";
+  }
+}
+
+/**
+ * Thrown by `put` and `get` on a queue that was shut down. asyncio 3.13:
+ * `asyncio.QueueShutDown`.
+ *
+ * @example Recognising a shut-down queue
+ * ```ts
+ * import { QueueShutDown } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(new QueueShutDown() instanceof Error);
+ * ```
+ */
+export class QueueShutDown extends Error {
+  /**
+   * Creates a QueueShutDown error.
+   *
+   * @param message Details.
+   */
+  constructor(message = "Queue is shut down") {
+    super(message);
+    this.name = "QueueShutDown";
+  }
+}
+
+/**
+ * Thrown by `Barrier.wait()` when the barrier is broken or reset while
+ * tasks wait. asyncio: `asyncio.BrokenBarrierError`.
+ *
+ * @example Recognising a broken barrier
+ * ```ts
+ * import { BrokenBarrierError } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(new BrokenBarrierError() instanceof Error);
+ * ```
+ */
+export class BrokenBarrierError extends Error {
+  /**
+   * Creates a BrokenBarrierError.
+   *
+   * @param message Details.
+   */
+  constructor(message = "Barrier is broken") {
+    super(message);
+    this.name = "BrokenBarrierError";
+  }
+}

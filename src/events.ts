@@ -1,0 +1,352 @@
+/**
+ * The event loop's interface, as asyncio's `events.py`: `Handle`,
+ * `TimerHandle`, the `AbstractEventLoop` contract that futures, tasks and
+ * locks program against, and the functions that find the running loop.
+ * The concrete `EventLoop` sits above futures and tasks and registers
+ * itself here as the factory `getEventLoop` uses.
+ *
+ * @module
+ */
+import { InvalidStateError } from "./errors.ts";
+import type { Future } from "./futures.ts";
+import type { Task, TaskOptions } from "./tasks.ts";
+
+/** A context passed to an exception handler, as asyncio's context dict. */
+export interface ExceptionContext {
+  /** What happened, in words. */
+  message: string;
+  /** The error, when there is one. */
+  exception?: unknown;
+  /** The Future or Task concerned. */
+  future?: Future<unknown>;
+  /** The Handle whose callback threw. */
+  handle?: Handle;
+  /** Anything else worth reporting. */
+  [key: string]: unknown;
+}
+
+/** A loop's exception handler: `(loop, context) => void`. */
+export type ExceptionHandler = (
+  loop: AbstractEventLoop,
+  context: ExceptionContext,
+) => void;
+
+/** What `createTask` accepts: a function that returns a promise. */
+export type CoroutineFunction<T> = () => PromiseLike<T> | T;
+
+/** A loop's task factory, as asyncio's `loop.set_task_factory`. */
+export type TaskFactory = <T>(
+  loop: AbstractEventLoop,
+  fn: CoroutineFunction<T>,
+  options: TaskOptions,
+) => Task<T>;
+
+/**
+ * The contract of an event loop that futures, tasks, locks and queues rely
+ * on. `EventLoop` implements it.
+ */
+export interface AbstractEventLoop {
+  /** The loop's monotonic time in milliseconds. */
+  time(): number;
+  /** Schedules `callback(...args)` on the next iteration, FIFO. */
+  callSoon<A extends unknown[]>(
+    callback: (...args: A) => void,
+    ...args: A
+  ): Handle;
+  /** Schedules `callback(...args)` after `delay` ms. */
+  callLater<A extends unknown[]>(
+    delay: number,
+    callback: (...args: A) => void,
+    ...args: A
+  ): TimerHandle;
+  /** Schedules `callback(...args)` at loop time `when`. */
+  callAt<A extends unknown[]>(
+    when: number,
+    callback: (...args: A) => void,
+    ...args: A
+  ): TimerHandle;
+  /** Creates a Future bound to this loop. */
+  createFuture<T>(): Future<T>;
+  /** Wraps `fn` in a Task scheduled on this loop. */
+  createTask<T>(fn: CoroutineFunction<T>, options?: TaskOptions): Task<T>;
+  /** Whether the loop is running. */
+  isRunning(): boolean;
+  /** Whether the loop was closed. */
+  isClosed(): boolean;
+  /** Reports an error to the loop's exception handler. */
+  callExceptionHandler(context: ExceptionContext): void;
+  /** Whether debug mode is on. */
+  getDebug(): boolean;
+  /** Tracks a future whose exception nobody retrieved yet. */
+  _trackUnretrieved(future: Future<unknown>, context: ExceptionContext): void;
+  /** Stops tracking it: the exception was retrieved. */
+  _untrackUnretrieved(future: Future<unknown>): void;
+  /** A future resolved once every task is blocked and nothing is ready. */
+  _whenIdle(): Future<void>;
+  /** An operation that finishes without a peer's help started: it holds a virtual clock. */
+  _ioStarted(): void;
+  /** That operation finished. */
+  _ioFinished(): void;
+  /** Registers a task in `allTasks()`. */
+  _registerTask(task: Task<unknown>): void;
+  /** Removes a task that is done. */
+  _unregisterTask(task: Task<unknown>): void;
+  /** Every task of this loop that is not done. */
+  _tasks(): Iterable<Task<unknown>>;
+}
+
+let runHandle: (handle: Handle) => void;
+
+/** Any callback a Handle can hold; the loop's methods keep the arguments typed. */
+// deno-lint-ignore no-explicit-any
+type AnyCallback = (...args: any[]) => void;
+
+/**
+ * A callback scheduled with `callSoon`; `cancel()` keeps it from running.
+ * asyncio: `asyncio.Handle`.
+ *
+ * @example Cancelling a scheduled callback
+ * ```ts
+ * import { newEventLoop } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * const loop = newEventLoop();
+ * const calls: string[] = [];
+ * const handle = loop.callSoon(() => calls.push("never"));
+ * handle.cancel();
+ * loop.callSoon(() => loop.stop());
+ * await loop.runForever();
+ * loop.close();
+ * assert.ok(handle.cancelled());
+ * assert.deepEqual(calls, []);
+ * ```
+ */
+export class Handle {
+  #callback: AnyCallback | null;
+  #args: unknown[];
+  #cancelled = false;
+
+  /**
+   * Creates a handle; loops create them, users get them from `callSoon`.
+   *
+   * @param callback The function to call.
+   * @param args Its arguments.
+   */
+  constructor(callback: AnyCallback, args: unknown[]) {
+    this.#callback = callback;
+    this.#args = args;
+  }
+
+  /** Keeps the callback from running, if it has not run yet. */
+  cancel(): void {
+    this.#cancelled = true;
+    this.#callback = null;
+    this.#args = [];
+  }
+
+  /**
+   * Whether `cancel()` was called.
+   *
+   * @returns `true` after `cancel()`.
+   */
+  cancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  static {
+    runHandle = (handle) => {
+      const callback = handle.#callback;
+      if (callback !== null) {
+        callback(...handle.#args);
+      }
+    };
+  }
+}
+
+/** Runs a handle's callback unless it was cancelled. For loops only. */
+export function _runHandle(handle: Handle): void {
+  runHandle(handle);
+}
+
+let nextTimerSeq = 0;
+
+/**
+ * A callback scheduled with `callLater` or `callAt`. asyncio:
+ * `asyncio.TimerHandle`.
+ *
+ * @example Reading a timer's deadline
+ * ```ts
+ * import { newEventLoop } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * const loop = newEventLoop();
+ * const timer = loop.callAt(loop.time() + 1000, () => {});
+ * assert.ok(timer.when() > loop.time());
+ * timer.cancel();
+ * loop.close();
+ * ```
+ */
+export class TimerHandle extends Handle {
+  /** The loop time at which the callback runs. For the loop's heap. */
+  readonly when: number;
+  /** Insertion order, so that timers due together run FIFO. */
+  readonly seq: number = nextTimerSeq++;
+  #onCancel: ((timer: TimerHandle) => void) | undefined;
+
+  /**
+   * Creates a timer handle; loops create them.
+   *
+   * @param when The loop time to run at.
+   * @param callback The function to call.
+   * @param args Its arguments.
+   * @param onCancel Tells the loop a timer was cancelled.
+   */
+  constructor(
+    when: number,
+    callback: AnyCallback,
+    args: unknown[],
+    onCancel?: (timer: TimerHandle) => void,
+  ) {
+    super(callback, args);
+    this.when = when;
+    this.#onCancel = onCancel;
+  }
+
+  override cancel(): void {
+    if (!this.cancelled()) {
+      super.cancel();
+      this.#onCancel?.(this);
+      this.#onCancel = undefined;
+    }
+  }
+}
+
+// The loops running now, and the one whose callback is executing. A task's
+// loop is found through its Awaiter; these cover plain callbacks and
+// promise chains outside any task.
+const runningLoops = new Set<AbstractEventLoop>();
+let executingLoop: AbstractEventLoop | undefined;
+let currentTaskLoop: () => AbstractEventLoop | undefined = () => undefined;
+
+/** For the concrete loop: marks it running or not. */
+export function _setRunning(loop: AbstractEventLoop, running: boolean): void {
+  if (running) runningLoops.add(loop);
+  else runningLoops.delete(loop);
+}
+
+/** For the concrete loop: the loop whose callback is executing, if any. */
+export function _setExecuting(loop: AbstractEventLoop | undefined): void {
+  executingLoop = loop;
+}
+
+/** For tasks: how to find the current task's loop. */
+export function _setCurrentTaskLoop(
+  find: () => AbstractEventLoop | undefined,
+): void {
+  currentTaskLoop = find;
+}
+
+/**
+ * The loop running the caller, if any.
+ *
+ * @returns The running loop, or `undefined`.
+ */
+export function _findRunningLoop(): AbstractEventLoop | undefined {
+  const fromTask = currentTaskLoop();
+  if (fromTask !== undefined && fromTask.isRunning()) return fromTask;
+  if (executingLoop !== undefined) return executingLoop;
+  if (runningLoops.size === 1) {
+    for (const loop of runningLoops) return loop;
+  }
+  return undefined;
+}
+
+/**
+ * Returns the running event loop. asyncio: `asyncio.get_running_loop()`.
+ *
+ * Inside a task or a loop callback this is that task's or callback's loop;
+ * elsewhere it is the one loop that is running.
+ *
+ * @returns The running loop.
+ * @throws {InvalidStateError} When no loop is running.
+ *
+ * @example Inside `run`
+ * ```ts
+ * import { getRunningLoop, run } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   assert.ok(getRunningLoop().isRunning());
+ * });
+ * ```
+ */
+export function getRunningLoop(): AbstractEventLoop {
+  const loop = _findRunningLoop();
+  if (loop === undefined) {
+    throw new InvalidStateError("No running event loop");
+  }
+  return loop;
+}
+
+let currentLoop: AbstractEventLoop | undefined;
+let loopFactory: (() => AbstractEventLoop) | undefined;
+
+/** For the concrete loop: how `getEventLoop` makes a loop. */
+export function _setLoopFactory(factory: () => AbstractEventLoop): void {
+  loopFactory = factory;
+}
+
+/**
+ * Returns the running loop; outside one, the loop set with `setEventLoop`,
+ * creating and setting a new one if there is none (as asyncio did up to
+ * 3.13). asyncio: `asyncio.get_event_loop()`.
+ *
+ * @returns An event loop.
+ *
+ * @example Driving a loop by hand
+ * ```ts
+ * import { getEventLoop, sleep } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * const loop = getEventLoop();
+ * assert.equal(await loop.runUntilComplete(sleep(1, "done")), "done");
+ * loop.close();
+ * ```
+ */
+export function getEventLoop(): AbstractEventLoop {
+  const running = _findRunningLoop();
+  if (running !== undefined) return running;
+  if (currentLoop === undefined || currentLoop.isClosed()) {
+    if (loopFactory === undefined) {
+      throw new InvalidStateError("No event loop implementation is loaded");
+    }
+    currentLoop = loopFactory();
+  }
+  return currentLoop;
+}
+
+/**
+ * Sets the loop `getEventLoop` returns outside a running loop.
+ * asyncio: `asyncio.set_event_loop()`.
+ *
+ * @param loop The loop, or `undefined` to clear it.
+ *
+ * @example Making a loop current
+ * ```ts
+ * import { getEventLoop, newEventLoop, setEventLoop } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * const loop = newEventLoop();
+ * setEventLoop(loop);
+ * assert.equal(getEventLoop(), loop);
+ * loop.close();
+ * ```
+ */
+export function setEventLoop(loop: AbstractEventLoop | undefined): void {
+  currentLoop = loop;
+}
+
+/** For the concrete loop: `close()` clears the current loop if it is this one. */
+export function _clearEventLoop(loop: AbstractEventLoop): void {
+  if (currentLoop === loop) currentLoop = undefined;
+}

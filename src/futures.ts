@@ -1,0 +1,420 @@
+/**
+ * `Future`: a result that arrives later, as asyncio's `asyncio.Future`. It
+ * is a thenable, so `await future` works; its `then` is the one place a
+ * task suspends, and it records the wait with the awaiting task so that
+ * cancelling the task reaches it.
+ *
+ * @module
+ */
+import { type Awaiter, currentAwaiter } from "./_current.ts";
+import { CancelledError, InvalidStateError } from "./errors.ts";
+import {
+  _findRunningLoop,
+  type AbstractEventLoop,
+  getEventLoop,
+} from "./events.ts";
+
+const PENDING = 0;
+const FINISHED = 1;
+const CANCELLED = 2;
+const STATE_NAMES = ["pending", "finished", "cancelled"] as const;
+
+/** Options for `new Future()`. */
+export interface FutureOptions {
+  /** The loop that runs the done-callbacks; the running (or current) loop by default. */
+  loop?: AbstractEventLoop;
+}
+
+/** A callback added with `addDoneCallback`, called with the done future. */
+export type DoneCallback<T> = (future: Future<T>) => void;
+
+/**
+ * One `then` (or `await`) on a future: its callbacks, the task awaiting, if
+ * any, and whether that task asked for this await to be cancelled.
+ */
+class Wait {
+  cancelRequested = false;
+  cancelMessage: string | undefined = undefined;
+  constructor(
+    readonly future: Future<unknown>,
+    readonly awaiter: Awaiter | undefined,
+    readonly onFulfilled: ((value: unknown) => unknown) | null | undefined,
+    readonly onRejected: ((reason: unknown) => unknown) | null | undefined,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (reason: unknown) => void,
+  ) {}
+}
+
+/**
+ * Cancels one wait of a task being cancelled: a pending future is cancelled
+ * (a Task only gets the request); a future already done, whose callbacks
+ * have not run yet, makes this wait throw CancelledError instead of handing
+ * over its result.
+ */
+export function _cancelWait(wait: object, message?: string): void {
+  const w = wait as Wait;
+  if (!w.future.cancel(message) && w.future.done()) {
+    w.cancelRequested = true;
+    w.cancelMessage = message;
+  }
+}
+
+/**
+ * A placeholder for a result that is set later, by `setResult`,
+ * `setException` or `cancel`. Awaiting it gives the result or throws the
+ * error; callbacks added with `addDoneCallback` run on the loop, in the
+ * order they were added, on the iteration after the future is done.
+ * asyncio: `asyncio.Future`.
+ *
+ * @typeParam T The type of the result.
+ *
+ * @example Handing a result from a callback to a coroutine
+ * ```ts
+ * import { Future, getRunningLoop, run } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * const answer = await run(async () => {
+ *   const future = new Future<number>();
+ *   getRunningLoop().callLater(10, () => future.setResult(42));
+ *   return await future;
+ * });
+ * assert.equal(answer, 42);
+ * ```
+ */
+export class Future<T> implements Promise<T> {
+  #loop: AbstractEventLoop;
+  #state = PENDING;
+  #result: T | undefined = undefined;
+  #exception: unknown = undefined;
+  #hasException = false;
+  #cancelMessage: string | undefined = undefined;
+  #callbacks: (DoneCallback<T> | Wait)[] | null = [];
+  #unretrieved = false;
+
+  /**
+   * Creates a pending future.
+   *
+   * @param options The loop to bind to.
+   */
+  constructor(options?: FutureOptions) {
+    this.#loop = options?.loop ?? _findRunningLoop() ?? getEventLoop();
+  }
+
+  /**
+   * The loop this future is bound to.
+   *
+   * @returns The loop.
+   */
+  getLoop(): AbstractEventLoop {
+    return this.#loop;
+  }
+
+  /**
+   * Whether the future has a result, an exception, or was cancelled.
+   *
+   * @returns `true` once done.
+   */
+  done(): boolean {
+    return this.#state !== PENDING;
+  }
+
+  /**
+   * Whether the future was cancelled.
+   *
+   * @returns `true` once cancelled.
+   */
+  cancelled(): boolean {
+    return this.#state === CANCELLED;
+  }
+
+  /**
+   * The result, or the error thrown.
+   *
+   * @returns The result.
+   * @throws {CancelledError} If the future was cancelled.
+   * @throws {InvalidStateError} If the future is not done yet.
+   * @throws The future's exception, if it has one.
+   */
+  result(): T {
+    if (this.#state === CANCELLED) throw this.#makeCancelledError();
+    if (this.#state === PENDING) {
+      throw new InvalidStateError("Cannot get result: future is pending");
+    }
+    this.#retrieved();
+    if (this.#hasException) throw this.#exception;
+    return this.#result as T;
+  }
+
+  /**
+   * The exception set with `setException`, or `undefined`.
+   *
+   * @returns The exception, if any.
+   * @throws {CancelledError} If the future was cancelled.
+   * @throws {InvalidStateError} If the future is not done yet.
+   */
+  exception(): unknown {
+    if (this.#state === CANCELLED) throw this.#makeCancelledError();
+    if (this.#state === PENDING) {
+      throw new InvalidStateError("Cannot get exception: future is pending");
+    }
+    this.#retrieved();
+    return this.#exception;
+  }
+
+  /**
+   * Marks the future done with `result` and schedules its callbacks.
+   *
+   * @param result The result.
+   * @throws {InvalidStateError} If the future is already done.
+   */
+  setResult(result: T): void {
+    if (this.#state !== PENDING) {
+      throw new InvalidStateError(
+        `Cannot set result: future is ${STATE_NAMES[this.#state]}`,
+      );
+    }
+    this.#result = result;
+    this.#state = FINISHED;
+    this.#scheduleCallbacks();
+  }
+
+  /**
+   * Marks the future done with an error and schedules its callbacks. If
+   * nobody retrieves the error, it reaches the loop's exception handler.
+   *
+   * @param exception The error.
+   * @throws {InvalidStateError} If the future is already done.
+   */
+  setException(exception: unknown): void {
+    if (this.#state !== PENDING) {
+      throw new InvalidStateError(
+        `Cannot set exception: future is ${STATE_NAMES[this.#state]}`,
+      );
+    }
+    this.#exception = exception;
+    this.#hasException = true;
+    this.#state = FINISHED;
+    this.#unretrieved = true;
+    this.#loop._trackUnretrieved(this as Future<unknown>, {
+      message: `${this.constructor.name} exception was never retrieved`,
+      exception,
+      future: this as Future<unknown>,
+    });
+    this.#scheduleCallbacks();
+  }
+
+  /**
+   * Cancels the future and schedules its callbacks.
+   *
+   * @param message Carried by the CancelledError its awaiters get.
+   * @returns `false` if the future was already done, else `true`.
+   */
+  cancel(message?: string): boolean {
+    if (this.#state !== PENDING) return false;
+    this.#state = CANCELLED;
+    this.#cancelMessage = message;
+    this.#scheduleCallbacks();
+    return true;
+  }
+
+  /**
+   * Adds a callback to run, with the future, once it is done: on the next
+   * iteration, through `callSoon`, in the order added.
+   *
+   * @param callback The callback.
+   */
+  addDoneCallback(callback: DoneCallback<T>): void {
+    if (typeof callback !== "function") {
+      throw new TypeError(
+        `Cannot add done callback: expected a function, got ${typeof callback}`,
+      );
+    }
+    if (this.#callbacks === null) this.#loop.callSoon(callback, this);
+    else this.#callbacks.push(callback);
+  }
+
+  /**
+   * Removes every registration of `callback`.
+   *
+   * @param callback The callback.
+   * @returns How many were removed.
+   */
+  removeDoneCallback(callback: DoneCallback<T>): number {
+    const callbacks = this.#callbacks;
+    if (callbacks === null) return 0;
+    const kept = callbacks.filter((c) => c !== callback);
+    const removed = callbacks.length - kept.length;
+    this.#callbacks = kept;
+    return removed;
+  }
+
+  /**
+   * Makes the future a thenable. The callbacks run on the loop, the
+   * iteration after the future is done; if a task is awaiting, cancelling
+   * that task cancels this future and throws CancelledError here.
+   *
+   * @param onFulfilled Called with the result.
+   * @param onRejected Called with the error.
+   * @returns A promise for the callback's result.
+   */
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    let resolve!: (value: unknown) => void;
+    let reject!: (reason: unknown) => void;
+    const promise = new Promise<R1 | R2>((res, rej) => {
+      resolve = res as (value: unknown) => void;
+      reject = rej;
+    });
+    const awaiter = currentAwaiter.getStore();
+    const wait = new Wait(
+      this as Future<unknown>,
+      awaiter,
+      onFulfilled as ((value: unknown) => unknown) | null | undefined,
+      onRejected,
+      resolve,
+      reject,
+    );
+    if (awaiter !== undefined && awaiter.beginWait(wait)) {
+      // A cancel requested while the task was not awaiting a future is
+      // delivered here, and cancels what it was about to await (asyncio).
+      wait.cancelRequested = true;
+      wait.cancelMessage = awaiter.cancelMessage;
+      this.cancel(wait.cancelMessage);
+    }
+    if (this.#callbacks === null) this.#loop.callSoon(Future.#resume, wait);
+    else this.#callbacks.push(wait);
+    return promise;
+  }
+
+  /**
+   * As `Promise.prototype.catch`: `then(undefined, onRejected)`.
+   *
+   * @param onRejected Called with the error.
+   * @returns A promise for the callback's result.
+   */
+  catch<R = never>(
+    onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null,
+  ): Promise<T | R> {
+    return this.then(undefined, onRejected);
+  }
+
+  /**
+   * As `Promise.prototype.finally`.
+   *
+   * @param onFinally Called once the future is done.
+   * @returns A promise that settles as the future did.
+   */
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.then(
+      (value) => {
+        onFinally?.();
+        return value;
+      },
+      (reason) => {
+        onFinally?.();
+        throw reason;
+      },
+    );
+  }
+
+  /** `Future` or `Task`, for `Object.prototype.toString`. */
+  get [Symbol.toStringTag](): string {
+    return this.constructor.name;
+  }
+
+  /** A description for logs, as asyncio's repr. */
+  toString(): string {
+    return `<${this.constructor.name} ${this._describeState()}>`;
+  }
+
+  /**
+   * The state part of `toString()`; subclasses add their own details.
+   *
+   * @returns For example `finished result=1`.
+   */
+  protected _describeState(): string {
+    if (this.#state === FINISHED) {
+      return this.#hasException
+        ? `finished exception=${String(this.#exception)}`
+        : `finished result=${String(this.#result)}`;
+    }
+    return STATE_NAMES[this.#state];
+  }
+
+  #makeCancelledError(): CancelledError {
+    return new CancelledError(this.#cancelMessage);
+  }
+
+  #retrieved(): void {
+    if (this.#unretrieved) {
+      this.#unretrieved = false;
+      this.#loop._untrackUnretrieved(this as Future<unknown>);
+    }
+  }
+
+  #scheduleCallbacks(): void {
+    const callbacks = this.#callbacks;
+    this.#callbacks = null;
+    if (callbacks === null) return;
+    const loop = this.#loop;
+    for (let i = 0; i < callbacks.length; i++) {
+      const callback = callbacks[i];
+      if (callback instanceof Wait) loop.callSoon(Future.#resume, callback);
+      else loop.callSoon(callback, this);
+    }
+  }
+
+  /** Resumes one `then`/`await` of a done future, on the loop. */
+  static #resume(wait: Wait): void {
+    const future = wait.future;
+    wait.awaiter?.endWait(wait);
+    let failed = true;
+    let outcome: unknown;
+    if (wait.cancelRequested) {
+      outcome = new CancelledError(wait.cancelMessage);
+    } else if (future.#state === CANCELLED) {
+      outcome = future.#makeCancelledError();
+    } else if (future.#hasException) {
+      future.#retrieved();
+      outcome = future.#exception;
+    } else {
+      failed = false;
+      outcome = future.#result;
+    }
+    const callback = failed ? wait.onRejected : wait.onFulfilled;
+    if (typeof callback !== "function") {
+      if (failed) wait.reject(outcome);
+      else wait.resolve(outcome);
+      return;
+    }
+    try {
+      wait.resolve(callback(outcome));
+    } catch (error) {
+      wait.reject(error);
+    }
+  }
+}
+
+/**
+ * Whether `value` is a Future (a Task is one too). asyncio:
+ * `asyncio.isfuture()`.
+ *
+ * @param value Anything.
+ * @returns `true` for a Future or Task.
+ *
+ * @example Telling futures from promises
+ * ```ts
+ * import { isFuture, newEventLoop } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * const loop = newEventLoop();
+ * assert.ok(isFuture(loop.createFuture()));
+ * assert.ok(!isFuture(Promise.resolve(1)));
+ * loop.close();
+ * ```
+ */
+export function isFuture(value: unknown): value is Future<unknown> {
+  return value instanceof Future;
+}

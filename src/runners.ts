@@ -1,0 +1,207 @@
+/**
+ * `run` and `Runner`: the usual entry point, as asyncio's `runners.py`.
+ *
+ * @module
+ */
+import { EventLoop } from "./base_events.ts";
+import type { Clock } from "./clock.ts";
+import { InvalidStateError } from "./errors.ts";
+import {
+  _findRunningLoop,
+  type CoroutineFunction,
+  setEventLoop,
+} from "./events.ts";
+import type { Future } from "./futures.ts";
+import type { Task } from "./tasks.ts";
+
+/** Options for `run` and `new Runner()`. */
+export interface RunOptions {
+  /** Debug mode for the loop. */
+  debug?: boolean;
+  /** The loop's clock: a `VirtualClock` in tests. */
+  clock?: Clock;
+}
+
+/**
+ * Runs coroutine functions on one loop, then cleans up: `close()` cancels
+ * the tasks still pending, waits for their cleanup, and closes the loop.
+ * Use it for several `run`s on the same loop. asyncio: `asyncio.Runner`.
+ *
+ * @example Two runs on one loop
+ * ```ts
+ * import { Runner, sleep } from "@aio/asyncio";
+ * import { VirtualClock } from "@aio/asyncio/testing";
+ * import assert from "node:assert/strict";
+ *
+ * await using runner = new Runner({ clock: new VirtualClock() });
+ * assert.equal(await runner.run(() => sleep(1000, "one")), "one");
+ * assert.equal(await runner.run(() => sleep(1000, "two")), "two");
+ * assert.equal(runner.getLoop().time(), 2000);
+ * ```
+ */
+export class Runner {
+  #options: RunOptions;
+  #loop: EventLoop | undefined = undefined;
+  #closed = false;
+  #running = false;
+
+  /**
+   * Creates a runner; its loop is made on first use.
+   *
+   * @param options Debug mode and clock.
+   */
+  constructor(options?: RunOptions) {
+    this.#options = { ...options };
+  }
+
+  /**
+   * The runner's loop, created on first call.
+   *
+   * @returns The loop.
+   * @throws {InvalidStateError} If the runner is closed.
+   */
+  getLoop(): EventLoop {
+    if (this.#closed) {
+      throw new InvalidStateError("Cannot get loop: runner is closed");
+    }
+    if (this.#loop === undefined) {
+      this.#loop = new EventLoop(this.#options);
+      setEventLoop(this.#loop);
+    }
+    return this.#loop;
+  }
+
+  /**
+   * Runs `main` as a task on the runner's loop and returns its result.
+   *
+   * @typeParam T The result type.
+   * @param main A coroutine function (or an awaitable, for asyncio's
+   * `run_until_complete` style).
+   * @returns The result of `main`.
+   * @throws Whatever `main` throws.
+   * @throws {InvalidStateError} If called from a running loop.
+   */
+  async run<T>(
+    main: CoroutineFunction<T> | Future<T> | PromiseLike<T>,
+  ): Promise<T> {
+    if (_findRunningLoop() !== undefined || this.#running) {
+      throw new InvalidStateError(
+        "Cannot call run() from a running event loop: await the coroutine instead",
+      );
+    }
+    if (
+      typeof main !== "function" &&
+      (main === null || typeof main !== "object" || !("then" in main))
+    ) {
+      throw new TypeError(
+        `Cannot run: expected a coroutine function, got ${
+          main === null ? "null" : typeof main
+        }`,
+      );
+    }
+    const loop = this.getLoop();
+    this.#running = true;
+    try {
+      return await loop.runUntilComplete(
+        typeof main === "function" ? () => main() : main,
+      );
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /**
+   * Cancels the tasks still pending, waits for them to finish, reports
+   * the errors they raised, and closes the loop.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const loop = this.#loop;
+    if (loop === undefined) return;
+    try {
+      await cancelAllTasks(loop);
+    } finally {
+      setEventLoop(undefined);
+      loop.close();
+    }
+  }
+
+  /** Same as `close()`, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+async function cancelAllTasks(loop: EventLoop): Promise<void> {
+  const tasks = [...loop._tasks()].filter((task) => !task.done());
+  if (tasks.length === 0) return;
+  for (const task of tasks) task.cancel();
+  const allDone = loop.createFuture<void>();
+  let remaining = tasks.length;
+  const onDone = (): void => {
+    if (--remaining === 0) allDone.setResult();
+  };
+  for (const task of tasks) task.addDoneCallback(onDone);
+  await loop.runUntilComplete(allDone);
+  for (const task of tasks as Task<unknown>[]) {
+    if (task.cancelled()) continue;
+    const exception = task.exception();
+    if (exception !== undefined) {
+      loop.callExceptionHandler({
+        message: "Unhandled exception during run() shutdown",
+        exception,
+        future: task,
+      });
+    }
+  }
+}
+
+/**
+ * Runs `main` as a task on a new loop, then cancels the tasks still
+ * pending, waits for their cleanup, and closes the loop. asyncio:
+ * `asyncio.run()`.
+ *
+ * @typeParam T The result type.
+ * @param main A coroutine function: `run(main)`, not `run(main())`.
+ * @param options Debug mode and clock.
+ * @returns The result of `main`.
+ * @throws Whatever `main` throws.
+ * @throws {InvalidStateError} If called from a running loop.
+ *
+ * @example Hello, world
+ * ```ts
+ * import { run, sleep } from "@aio/asyncio";
+ * import { VirtualClock } from "@aio/asyncio/testing";
+ *
+ * await run(async () => {
+ *   console.log("Hello");
+ *   await sleep(1000);
+ *   console.log("World");
+ * }, { clock: new VirtualClock() });
+ * ```
+ */
+export async function run<T>(
+  main: CoroutineFunction<T>,
+  options?: RunOptions,
+): Promise<T> {
+  if (typeof main !== "function") {
+    const started = main !== null && typeof main === "object" &&
+      "then" in (main as object);
+    throw new TypeError(
+      started
+        ? "Cannot run: expected a coroutine function, got a promise that has " +
+          "already started; pass the function instead, e.g. run(main) " +
+          "rather than run(main())"
+        : `Cannot run: expected a coroutine function, got ${
+          main === null ? "null" : typeof main
+        }`,
+    );
+  }
+  const runner = new Runner(options);
+  try {
+    return await runner.run(main);
+  } finally {
+    await runner.close();
+  }
+}

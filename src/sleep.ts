@@ -1,0 +1,69 @@
+/**
+ * `sleep(ms, value?)`: a Future that resolves after `ms` milliseconds.
+ *
+ * @module
+ */
+import { _findRunningLoop, getEventLoop, type TimerHandle } from "./events.ts";
+import { Future } from "./futures.ts";
+
+/** A sleep's future: cancelling it removes its timer from the loop at once. */
+class Sleep<T> extends Future<T> {
+  timer: TimerHandle | undefined = undefined;
+
+  override cancel(message?: string): boolean {
+    if (!super.cancel(message)) return false;
+    this.timer?.cancel();
+    this.timer = undefined;
+    return true;
+  }
+}
+
+function wake<T>(future: Sleep<T>, value: T): void {
+  future.timer = undefined;
+  if (!future.done()) future.setResult(value);
+}
+
+/**
+ * Waits `ms` milliseconds, then resolves to `value`. `sleep(0)` yields to
+ * the other tasks for one loop iteration. Cancelling the awaiting task
+ * throws `CancelledError` here and removes the timer. asyncio:
+ * `asyncio.sleep()` — in milliseconds, as `setTimeout`.
+ *
+ * @typeParam T The type of `value`.
+ * @param ms How long, in milliseconds; `0` or less yields once, `Infinity`
+ * sleeps until cancelled.
+ * @param value What the sleep resolves to.
+ * @returns A Future for `value`.
+ * @throws {TypeError} If `ms` is not a number.
+ * @throws {RangeError} If `ms` is NaN.
+ *
+ * @example Sleeping on virtual time
+ * ```ts
+ * import { getRunningLoop, run, sleep } from "@aio/asyncio";
+ * import { VirtualClock } from "@aio/asyncio/testing";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const start = getRunningLoop().time();
+ *   assert.equal(await sleep(3_600_000, "an hour later"), "an hour later");
+ *   assert.equal(getRunningLoop().time() - start, 3_600_000);
+ * }, { clock: new VirtualClock() });
+ * ```
+ */
+export function sleep<T = undefined>(ms: number, value?: T): Future<T> {
+  if (typeof ms !== "number") {
+    throw new TypeError(
+      `Cannot sleep: expected milliseconds as a number, got ${typeof ms}`,
+    );
+  }
+  if (Number.isNaN(ms)) {
+    throw new RangeError("Cannot sleep: milliseconds is NaN");
+  }
+  const loop = _findRunningLoop() ?? getEventLoop();
+  const future = new Sleep<T>({ loop });
+  if (ms <= 0) loop.callSoon(wake, future, value as T);
+  else if (ms !== Infinity) {
+    future.timer = loop.callLater(ms, wake, future, value as T);
+  }
+  return future;
+}

@@ -1,0 +1,464 @@
+/**
+ * `Task`: a coroutine function running on the loop, as asyncio's
+ * `asyncio.Task`, with cancellation delivered at its awaits.
+ *
+ * @module
+ */
+import { type Awaiter, currentAwaiter } from "./_current.ts";
+import { CancelledError, InvalidStateError } from "./errors.ts";
+import {
+  _findRunningLoop,
+  _setCurrentTaskLoop,
+  type AbstractEventLoop,
+  type CoroutineFunction,
+  getEventLoop,
+  getRunningLoop,
+} from "./events.ts";
+import { _cancelWait, Future } from "./futures.ts";
+
+/** Options for `createTask`. */
+export interface TaskOptions {
+  /** The task's name; `Task-N` by default. */
+  name?: string;
+  /**
+   * Start the body at once, inside `createTask`, instead of on the next
+   * loop iteration (asyncio 3.12's eager tasks). A body that finishes
+   * without suspending completes the task before `createTask` returns.
+   */
+  eager?: boolean;
+  /** The loop; the running loop by default. */
+  loop?: AbstractEventLoop;
+}
+
+let taskCounter = 0;
+let startTask: (task: Task<unknown>) => void;
+
+/**
+ * The task's side of the await protocol: the waits in flight and a
+ * cancellation that no wait has taken yet. This object, not the Task, is
+ * what `AsyncLocalStorage` carries, so futures see only `Awaiter`.
+ */
+class TaskAwaiter implements Awaiter {
+  waits: Set<object> | undefined = undefined;
+  mustCancel = false;
+  cancelMessage: string | undefined = undefined;
+  constructor(readonly task: Task<unknown>) {}
+
+  beginWait(wait: object): boolean {
+    if (this.task.done()) return false;
+    (this.waits ??= new Set()).add(wait);
+    if (!this.mustCancel) return false;
+    this.mustCancel = false;
+    return true;
+  }
+
+  endWait(wait: object): void {
+    this.waits?.delete(wait);
+  }
+}
+
+_setCurrentTaskLoop(() => {
+  const awaiter = currentAwaiter.getStore() as TaskAwaiter | undefined;
+  return awaiter?.task.getLoop();
+});
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+/**
+ * A coroutine function scheduled on the loop. It starts on the next
+ * iteration (or at once with `eager`), inside its own context: every loop
+ * awaitable it awaits, in any promise chain it starts, is registered with
+ * it, so `cancel()` throws `CancelledError` at those awaits. Create tasks
+ * with `createTask` or `loop.createTask`. asyncio: `asyncio.Task`.
+ *
+ * @typeParam T The type of the result.
+ *
+ * @example Cancelling a sleeping task
+ * ```ts
+ * import { CancelledError, createTask, run, sleep } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const task = createTask(() => sleep(60_000));
+ *   await sleep(0);
+ *   task.cancel("no longer needed");
+ *   await assert.rejects(task, CancelledError);
+ *   assert.ok(task.cancelled());
+ * });
+ * ```
+ */
+export class Task<T> extends Future<T> {
+  #fn: CoroutineFunction<T> | undefined;
+  #name: string;
+  #awaiter: TaskAwaiter;
+  #cancelsRequested = 0;
+  #controller: AbortController | undefined = undefined;
+  #lastCancelMessage: string | undefined = undefined;
+
+  /**
+   * Creates and schedules a task. Prefer `createTask(fn)`.
+   *
+   * @param fn A function returning a promise: the coroutine.
+   * @param options Name, eagerness and loop.
+   * @throws {TypeError} If `fn` is not a function (for example an already
+   * started promise).
+   */
+  constructor(fn: CoroutineFunction<T>, options?: TaskOptions) {
+    if (typeof fn !== "function") throw notAFunction(fn);
+    const loop = options?.loop ?? getRunningLoop();
+    if (loop.isClosed()) {
+      throw new InvalidStateError("Cannot create task: event loop is closed");
+    }
+    super({ loop });
+    this.#fn = fn;
+    this.#name = options?.name ?? `Task-${++taskCounter}`;
+    this.#awaiter = new TaskAwaiter(this as Task<unknown>);
+    loop._registerTask(this as Task<unknown>);
+    if (options?.eager) this.#start();
+    else loop.callSoon(startTask, this as Task<unknown>);
+  }
+
+  /**
+   * The task's name.
+   *
+   * @returns The name, `Task-N` unless set.
+   */
+  getName(): string {
+    return this.#name;
+  }
+
+  /**
+   * Renames the task.
+   *
+   * @param name The new name.
+   */
+  setName(name: string): void {
+    this.#name = String(name);
+  }
+
+  /**
+   * An `AbortSignal` aborted when the task is cancelled, to hand to
+   * `fetch` and to Deno APIs that take a signal: a plain promise cannot be
+   * interrupted otherwise. After `uncancel()` withdraws every request, a
+   * fresh signal replaces the aborted one.
+   *
+   * @returns The signal.
+   */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#cancelsRequested > 0 || this.cancelled()) {
+        this.#controller.abort(new CancelledError(this.#lastCancelMessage));
+      }
+    }
+    return this.#controller.signal;
+  }
+
+  /**
+   * Requests cancellation: `CancelledError` is thrown at every loop await
+   * the task is suspended on, on the next iteration (and an awaited Future
+   * or Task is cancelled too); if it awaits none, at its next one. The
+   * coroutine may catch it. asyncio: `Task.cancel()`.
+   *
+   * @param message Carried by the CancelledError.
+   * @returns `false` if the task is already done, else `true`.
+   */
+  override cancel(message?: string): boolean {
+    if (this.done()) return false;
+    this.#cancelsRequested++;
+    this.#lastCancelMessage = message;
+    if (this.#controller !== undefined && !this.#controller.signal.aborted) {
+      this.#controller.abort(new CancelledError(message));
+    }
+    const awaiter = this.#awaiter;
+    const waits = awaiter.waits;
+    if (waits !== undefined && waits.size > 0) {
+      for (const wait of [...waits]) _cancelWait(wait, message);
+    } else {
+      awaiter.mustCancel = true;
+      awaiter.cancelMessage = message;
+    }
+    return true;
+  }
+
+  /**
+   * How many cancellation requests are pending. asyncio:
+   * `Task.cancelling()`.
+   *
+   * @returns The count of `cancel()` calls not withdrawn by `uncancel()`.
+   */
+  cancelling(): number {
+    return this.#cancelsRequested;
+  }
+
+  /**
+   * Withdraws one cancellation request; at zero, a cancellation not yet
+   * delivered is dropped. Used by `timeout` and `TaskGroup`. asyncio:
+   * `Task.uncancel()`.
+   *
+   * @returns The remaining count.
+   */
+  uncancel(): number {
+    if (this.#cancelsRequested > 0) {
+      this.#cancelsRequested--;
+      if (this.#cancelsRequested === 0) {
+        this.#awaiter.mustCancel = false;
+        if (this.#controller?.signal.aborted) this.#controller = undefined;
+      }
+    }
+    return this.#cancelsRequested;
+  }
+
+  /**
+   * Tasks are completed by their coroutine only.
+   *
+   * @throws {InvalidStateError} Always.
+   */
+  override setResult(_result: T): never {
+    throw new InvalidStateError("Cannot set result: Task does not support it");
+  }
+
+  /**
+   * Tasks are completed by their coroutine only.
+   *
+   * @throws {InvalidStateError} Always.
+   */
+  override setException(_exception: unknown): never {
+    throw new InvalidStateError(
+      "Cannot set exception: Task does not support it",
+    );
+  }
+
+  protected override _describeState(): string {
+    return `name='${this.#name}' ${super._describeState()}`;
+  }
+
+  /** Runs the body inside the task's context; called once. */
+  #start(): void {
+    const fn = this.#fn;
+    this.#fn = undefined;
+    if (fn === undefined || this.done()) return;
+    const awaiter = this.#awaiter;
+    if (awaiter.mustCancel) {
+      // Cancelled before it started: the body never runs.
+      awaiter.mustCancel = false;
+      this.#finish(false, new CancelledError(awaiter.cancelMessage));
+      return;
+    }
+    let result: unknown;
+    try {
+      result = currentAwaiter.run(awaiter, fn);
+    } catch (error) {
+      this.#finish(false, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value) => this.#finish(true, value),
+        (error) => this.#finish(false, error),
+      );
+    } else if (isThenable(result)) {
+      currentAwaiter.run(awaiter, () =>
+        result.then(
+          (value) => this.#finish(true, value),
+          (error) => this.#finish(false, error),
+        ));
+    } else {
+      this.#finish(true, result);
+    }
+  }
+
+  #finish(ok: boolean, outcome: unknown): void {
+    if (this.done()) return;
+    const awaiter = this.#awaiter;
+    this.getLoop()._unregisterTask(this as Task<unknown>);
+    if (ok && awaiter.mustCancel) {
+      // Cancelled right before the coroutine returned (asyncio does this).
+      awaiter.mustCancel = false;
+      super.cancel(awaiter.cancelMessage);
+    } else if (ok) {
+      super.setResult(outcome as T);
+    } else if (outcome instanceof CancelledError) {
+      super.cancel(outcome.message === "" ? undefined : outcome.message);
+    } else {
+      super.setException(outcome);
+    }
+    const controller = this.#controller;
+    if (this.cancelled() && controller && !controller.signal.aborted) {
+      controller.abort(new CancelledError(awaiter.cancelMessage));
+    }
+  }
+
+  static {
+    startTask = (task) => task.#start();
+  }
+}
+
+function notAFunction(value: unknown): TypeError {
+  if (isThenable(value)) {
+    return new TypeError(
+      "Cannot create task: expected a coroutine function, got a promise " +
+        "that has already started; pass the function instead, " +
+        "e.g. createTask(() => work()) rather than createTask(work())",
+    );
+  }
+  return new TypeError(
+    `Cannot create task: expected a function returning a promise, got ${
+      value === null ? "null" : typeof value
+    }`,
+  );
+}
+
+/**
+ * Wraps a coroutine function in a Task on the running loop and schedules
+ * it. asyncio: `asyncio.create_task()`.
+ *
+ * @typeParam T The result type.
+ * @param fn A function returning a promise. Pass the function, not its
+ * promise: `createTask(() => fetchData())`.
+ * @param options `name`, and `eager` to start the body at once.
+ * @returns The task.
+ * @throws {TypeError} If `fn` is not a function.
+ * @throws {InvalidStateError} If no loop is running.
+ *
+ * @example Two tasks running concurrently
+ * ```ts
+ * import { createTask, run, sleep } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * const order: string[] = [];
+ * await run(async () => {
+ *   const slow = createTask(async () => { await sleep(20); order.push("slow"); });
+ *   const fast = createTask(async () => { await sleep(10); order.push("fast"); });
+ *   await slow;
+ *   await fast;
+ * });
+ * assert.deepEqual(order, ["fast", "slow"]);
+ * ```
+ */
+export function createTask<T>(
+  fn: CoroutineFunction<T>,
+  options?: Omit<TaskOptions, "loop">,
+): Task<T> {
+  if (typeof fn !== "function") throw notAFunction(fn);
+  return getRunningLoop().createTask(fn, options);
+}
+
+/**
+ * The task running the caller, if any. asyncio: `asyncio.current_task()`.
+ *
+ * @returns The current task, or `undefined` outside tasks.
+ *
+ * @example Naming the current task
+ * ```ts
+ * import { createTask, currentTask, run } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const name = await createTask(async () => currentTask()?.getName(), {
+ *     name: "worker",
+ *   });
+ *   assert.equal(name, "worker");
+ * });
+ * ```
+ */
+export function currentTask(): Task<unknown> | undefined {
+  const awaiter = currentAwaiter.getStore() as TaskAwaiter | undefined;
+  if (awaiter === undefined || awaiter.task.done()) return undefined;
+  return awaiter.task;
+}
+
+/**
+ * The tasks of a loop that are not done yet. asyncio:
+ * `asyncio.all_tasks()`.
+ *
+ * @param loop The loop; the running loop by default.
+ * @returns A new Set of tasks.
+ *
+ * @example Counting pending tasks
+ * ```ts
+ * import { allTasks, createTask, run, sleep } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const task = createTask(() => sleep(10));
+ *   assert.equal(allTasks().size, 2); // main and task
+ *   await task;
+ * });
+ * ```
+ */
+export function allTasks(loop?: AbstractEventLoop): Set<Task<unknown>> {
+  const target = loop ?? getRunningLoop();
+  const tasks = new Set<Task<unknown>>();
+  for (const task of target._tasks()) if (!task.done()) tasks.add(task);
+  return tasks;
+}
+
+/** What `ensureFuture` and the composition functions accept. */
+export type Awaitable<T> =
+  | Future<T>
+  | PromiseLike<T>
+  | CoroutineFunction<T>;
+
+/**
+ * Turns an awaitable into a Future: a Future or Task is returned as is; a
+ * function becomes a Task; a promise is wrapped in a Future that settles
+ * with it (cancelling that Future cannot stop the promise — give the work a
+ * Task of its own for that). asyncio: `asyncio.ensure_future()`.
+ *
+ * @typeParam T The result type.
+ * @param awaitable A Future, Task, promise or coroutine function.
+ * @param options The loop; the running (or current) loop by default.
+ * @returns A Future.
+ * @throws {TypeError} If `awaitable` is none of those.
+ *
+ * @example Wrapping a promise
+ * ```ts
+ * import { ensureFuture, isFuture, run } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const future = ensureFuture(Promise.resolve(7));
+ *   assert.ok(isFuture(future));
+ *   assert.equal(await future, 7);
+ * });
+ * ```
+ */
+export function ensureFuture<T>(
+  awaitable: Awaitable<T>,
+  options?: { loop?: AbstractEventLoop },
+): Future<T> {
+  if (awaitable instanceof Future) {
+    if (options?.loop !== undefined && awaitable.getLoop() !== options.loop) {
+      throw new TypeError(
+        "Cannot use future: it is bound to a different event loop",
+      );
+    }
+    return awaitable;
+  }
+  const loop = options?.loop ?? _findRunningLoop() ?? getEventLoop();
+  if (typeof awaitable === "function") return loop.createTask(awaitable);
+  if (isThenable(awaitable)) {
+    const future = loop.createFuture<T>();
+    awaitable.then(
+      (value) => {
+        if (!future.done()) future.setResult(value);
+      },
+      (error) => {
+        if (future.done()) return;
+        if (error instanceof CancelledError) future.cancel(error.message);
+        else future.setException(error);
+      },
+    );
+    return future;
+  }
+  throw new TypeError(
+    `Cannot make a future: expected a Future, promise or function, got ${
+      awaitable === null ? "null" : typeof awaitable
+    }`,
+  );
+}

@@ -1,0 +1,331 @@
+import assert from "node:assert/strict";
+import {
+  allTasks,
+  CancelledError,
+  createTask,
+  currentTask,
+  ensureFuture,
+  Future,
+  getRunningLoop,
+  InvalidStateError,
+  run,
+  sleep,
+  Task,
+} from "../mod.ts";
+import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+
+const clock = () => ({ clock: new VirtualClock() });
+
+Deno.test("createTask() names tasks Task-N and setName() renames", async () => {
+  await run(async () => {
+    const a = createTask(() => sleep(0));
+    const b = createTask(() => sleep(0), { name: "worker" });
+    assert.match(a.getName(), /^Task-\d+$/);
+    assert.equal(b.getName(), "worker");
+    b.setName("renamed");
+    assert.equal(b.getName(), "renamed");
+    assert.match(String(b), /Task name='renamed' pending/);
+    await a;
+    await b;
+  }, clock());
+});
+
+Deno.test("createTask() given a started promise throws a TypeError that shows the fix", async () => {
+  await run(async () => {
+    const work = async () => 1;
+    const promise = work();
+    assert.throws(
+      () => createTask(promise as never),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        e.message.includes("createTask(() => work())"),
+    );
+    assert.throws(() => createTask(42 as never), TypeError);
+    await promise;
+  }, clock());
+});
+
+Deno.test("createTask() outside a running loop throws InvalidStateError", () => {
+  assert.throws(() => createTask(async () => {}), InvalidStateError);
+});
+
+Deno.test("Task starts on the next iteration; eager starts at once", async () => {
+  await run(async () => {
+    const order: string[] = [];
+    const lazy = createTask(async () => {
+      order.push("lazy");
+    });
+    const eager = createTask(async () => {
+      order.push("eager");
+    }, { eager: true });
+    order.push("after createTask");
+    await lazy;
+    await eager;
+    assert.deepEqual(order, ["eager", "after createTask", "lazy"]);
+    assert.ok(eager.done());
+  }, clock());
+});
+
+Deno.test("Task.cancel() throws CancelledError at the awaited sleep", async () => {
+  await run(async () => {
+    const seen: unknown[] = [];
+    const task = createTask(async () => {
+      try {
+        await sleep(10_000);
+      } catch (e) {
+        seen.push(e);
+        throw e;
+      }
+    });
+    await sleep(1);
+    assert.equal(task.cancel("stop it"), true);
+    await assert.rejects(task, CancelledError);
+    assert.ok(task.cancelled());
+    assert.equal(seen.length, 1);
+    assert.ok(seen[0] instanceof CancelledError);
+    assert.equal((seen[0] as Error).message, "stop it");
+    assert.equal(getRunningLoop().time(), 1);
+  }, clock());
+});
+
+Deno.test("Task.cancel() before the task starts: the body never runs", async () => {
+  await run(async () => {
+    let ran = false;
+    const task = createTask(async () => {
+      ran = true;
+    });
+    task.cancel();
+    await assert.rejects(task, CancelledError);
+    assert.equal(ran, false);
+    assert.ok(task.cancelled());
+  }, clock());
+});
+
+Deno.test("Task that swallows CancelledError completes normally", async () => {
+  await run(async () => {
+    const task = createTask(async () => {
+      try {
+        await sleep(1000);
+      } catch (e) {
+        assert.ok(e instanceof CancelledError);
+      }
+      await sleep(5);
+      return "survived";
+    });
+    await sleep(1);
+    task.cancel();
+    assert.equal(await task, "survived");
+    assert.ok(!task.cancelled());
+    assert.equal(task.cancelling(), 1);
+  }, clock());
+});
+
+Deno.test("Task.cancel() on a done task returns false", async () => {
+  await run(async () => {
+    const task = createTask(async () => 5);
+    assert.equal(await task, 5);
+    assert.equal(task.cancel(), false);
+    assert.equal(task.cancelling(), 0);
+  }, clock());
+});
+
+Deno.test("Task.cancel() cancels the Task or Future it awaits", async () => {
+  await run(async () => {
+    const inner = createTask(() => sleep(10_000));
+    const future = new Future<number>();
+    const outerOnTask = createTask(() => inner);
+    const outerOnFuture = createTask(() => future);
+    await waitAllTasksBlocked();
+    outerOnTask.cancel();
+    outerOnFuture.cancel();
+    await assert.rejects(outerOnTask, CancelledError);
+    await assert.rejects(outerOnFuture, CancelledError);
+    assert.ok(inner.cancelled());
+    assert.ok(future.cancelled());
+  }, clock());
+});
+
+Deno.test("Task.cancel() while awaiting a plain promise is delivered at the next loop await", async () => {
+  await run(async () => {
+    let resolvePlain!: () => void;
+    const plain = new Promise<void>((r) => (resolvePlain = r));
+    const steps: string[] = [];
+    const task = createTask(async () => {
+      await plain;
+      steps.push("plain resolved");
+      try {
+        await sleep(100);
+        steps.push("not cancelled");
+      } catch (e) {
+        steps.push(e instanceof CancelledError ? "cancelled" : "other");
+        throw e;
+      }
+    });
+    await waitAllTasksBlocked();
+    task.cancel();
+    resolvePlain();
+    await assert.rejects(task, CancelledError);
+    assert.deepEqual(steps, ["plain resolved", "cancelled"]);
+  }, clock());
+});
+
+Deno.test("Task.cancel() after the awaited future completed replaces its result", async () => {
+  await run(async () => {
+    const future = new Future<string>();
+    const results: string[] = [];
+    const task = createTask(async () => {
+      try {
+        results.push(await future);
+      } catch (e) {
+        results.push(e instanceof CancelledError ? "cancelled" : "other");
+      }
+    });
+    await waitAllTasksBlocked();
+    future.setResult("value"); // the wake-up is scheduled, not run
+    task.cancel();
+    await task;
+    assert.deepEqual(results, ["cancelled"]);
+  }, clock());
+});
+
+Deno.test("Task.cancel() reaches every promise chain the task started", async () => {
+  await run(async () => {
+    let cancelled = 0;
+    const task = createTask(async () => {
+      const chain = async (ms: number) => {
+        try {
+          await sleep(ms);
+        } catch (e) {
+          if (e instanceof CancelledError) cancelled++;
+          throw e;
+        }
+      };
+      await Promise.all([chain(100), chain(200)]);
+    });
+    await sleep(1);
+    task.cancel();
+    await assert.rejects(task, CancelledError);
+    await sleep(0);
+    assert.equal(cancelled, 2);
+  }, clock());
+});
+
+Deno.test("Task.signal aborts on cancel() and is created lazily", async () => {
+  await run(async () => {
+    let signal: AbortSignal | undefined;
+    const task = createTask(async () => {
+      signal = currentTask()!.signal;
+      await sleep(1000);
+    });
+    await sleep(1);
+    assert.equal(signal!.aborted, false);
+    task.cancel("abort");
+    assert.equal(signal!.aborted, true);
+    assert.ok(signal!.reason instanceof CancelledError);
+    await assert.rejects(task, CancelledError);
+    assert.equal(task.signal.aborted, true);
+  }, clock());
+});
+
+Deno.test("Task.uncancel() withdraws a request and renews the signal", async () => {
+  await run(async () => {
+    const task = createTask(async () => {
+      const me = currentTask()!;
+      const first = me.signal;
+      try {
+        await sleep(100);
+      } catch {
+        assert.equal(me.cancelling(), 1);
+        assert.equal(me.uncancel(), 0);
+      }
+      assert.ok(first.aborted);
+      assert.ok(!me.signal.aborted);
+      await sleep(100);
+      return "done";
+    });
+    await sleep(1);
+    task.cancel();
+    assert.equal(await task, "done");
+  }, clock());
+});
+
+Deno.test("Task.uncancel() drops a cancellation not yet delivered", async () => {
+  await run(async () => {
+    const task = createTask(async () => {
+      const me = currentTask()!;
+      me.cancel();
+      assert.equal(me.cancelling(), 1);
+      me.uncancel();
+      await sleep(10);
+      return "kept going";
+    });
+    assert.equal(await task, "kept going");
+  }, clock());
+});
+
+Deno.test("Task cancelled right before its coroutine returns ends cancelled", async () => {
+  await run(async () => {
+    const task = createTask(async () => {
+      currentTask()!.cancel();
+      return 1;
+    });
+    await assert.rejects(task, CancelledError);
+    assert.ok(task.cancelled());
+  }, clock());
+});
+
+Deno.test("Task.setResult() and setException() are not allowed", async () => {
+  await run(async () => {
+    const task = createTask(() => sleep(1));
+    assert.throws(() => task.setResult(undefined), InvalidStateError);
+    assert.throws(() => task.setException(new Error()), InvalidStateError);
+    await task;
+  }, clock());
+});
+
+Deno.test("Task result and exception come from the coroutine", async () => {
+  await run(async () => {
+    const ok = createTask(async () => {
+      await sleep(1);
+      return { data: 1 };
+    });
+    const bad = createTask(async () => {
+      await sleep(1);
+      throw new RangeError("bad");
+    });
+    const sync = createTask(() => 3);
+    assert.deepEqual(await ok, { data: 1 });
+    await assert.rejects(bad, RangeError);
+    assert.ok(bad.exception() instanceof RangeError);
+    assert.equal(await sync, 3);
+  }, clock());
+});
+
+Deno.test("currentTask() and allTasks() see the running tasks", async () => {
+  await run(async () => {
+    const main = currentTask()!;
+    assert.ok(main instanceof Task);
+    const child: Task<void> = createTask(async () => {
+      assert.equal(currentTask(), child);
+      await sleep(5);
+    });
+    assert.deepEqual(allTasks(), new Set([main, child]));
+    await child;
+    assert.deepEqual(allTasks(), new Set([main]));
+  }, clock());
+  assert.equal(currentTask(), undefined);
+});
+
+Deno.test("ensureFuture() passes futures through, runs functions, wraps promises", async () => {
+  await run(async () => {
+    const future = new Future<number>();
+    assert.equal(ensureFuture(future), future);
+    const task = ensureFuture(async () => 2);
+    assert.ok(task instanceof Task);
+    assert.equal(await task, 2);
+    const wrapped = ensureFuture(Promise.reject(new Error("boom")));
+    await assert.rejects(wrapped, /boom/);
+    assert.throws(() => ensureFuture(5 as never), TypeError);
+    future.cancel();
+  }, clock());
+});
