@@ -9,7 +9,7 @@
  */
 import { InvalidStateError } from "./errors.ts";
 import type { Future } from "./futures.ts";
-import type { Task, TaskOptions } from "./tasks.ts";
+import type { Awaitable, Task, TaskOptions } from "./tasks.ts";
 
 /** A context passed to an exception handler, as asyncio's context dict. */
 export interface ExceptionContext {
@@ -69,14 +69,34 @@ export interface AbstractEventLoop {
   createFuture<T>(): Future<T>;
   /** Wraps `fn` in a Task scheduled on this loop. */
   createTask<T>(fn: CoroutineFunction<T>, options?: TaskOptions): Task<T>;
+  /** Runs the loop until `stop()`; settles when it stops. */
+  runForever(): Promise<void>;
+  /** Runs the loop until `awaitable` is done; resolves to its result. */
+  runUntilComplete<T>(awaitable: Awaitable<T>): Promise<T>;
+  /** Stops the loop after the current iteration. */
+  stop(): void;
+  /** Closes the loop; it cannot run again. */
+  close(): void;
   /** Whether the loop is running. */
   isRunning(): boolean;
   /** Whether the loop was closed. */
   isClosed(): boolean;
   /** Reports an error to the loop's exception handler. */
   callExceptionHandler(context: ExceptionContext): void;
+  /** Sets the handler for errors nobody caught. */
+  setExceptionHandler(handler: ExceptionHandler | undefined): void;
+  /** The handler set with `setExceptionHandler`. */
+  getExceptionHandler(): ExceptionHandler | undefined;
+  /** The default handler: prints to stderr. */
+  defaultExceptionHandler(context: ExceptionContext): void;
+  /** Turns debug mode on or off. */
+  setDebug(enabled: boolean): void;
   /** Whether debug mode is on. */
   getDebug(): boolean;
+  /** Sets the factory `createTask` uses. */
+  setTaskFactory(factory: TaskFactory | undefined): void;
+  /** The task factory, if set. */
+  getTaskFactory(): TaskFactory | undefined;
   /** Tracks a future whose exception nobody retrieved yet. */
   _trackUnretrieved(future: Future<unknown>, context: ExceptionContext): void;
   /** Stops tracking it: the exception was retrieved. */
