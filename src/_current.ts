@@ -6,20 +6,31 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 
+/** The running task, opaque below tasks.ts. */
+export const currentTaskStore: AsyncLocalStorage<object> =
+  new AsyncLocalStorage<object>();
+
 /**
- * What a Future needs from the task that awaits it: the waits in flight, so
- * that `cancel()` can reach every one, and a pending cancellation to deliver
- * at the next await. Tasks implement it; futures only see this interface.
+ * What a Future needs from the task that awaits it, registered by
+ * tasks.ts (futures sit below tasks and cannot import them): the task
+ * tracks its waits in flight so that `cancel()` reaches every one, and
+ * hands a pending cancellation to the next await.
  */
-export interface Awaiter {
-  /** Registers an await that begins; returns whether it must throw CancelledError. */
-  beginWait(wait: object): boolean;
-  /** Unregisters an await when its future's callbacks run. */
-  endWait(wait: object): void;
-  /** The pending cancel message, consumed by the await that delivers it. */
-  readonly cancelMessage: string | undefined;
+export interface AwaitHooks {
+  /** An await begins; returns whether it must throw CancelledError at once. */
+  begin(task: object, wait: object): boolean;
+  /** The await's future is done and its callbacks run. */
+  end(task: object, wait: object): void;
+  /** The message of the cancellation `begin` handed over. */
+  cancelMessage(task: object): string | undefined;
 }
 
-export const currentAwaiter: AsyncLocalStorage<Awaiter> = new AsyncLocalStorage<
-  Awaiter
->();
+export let awaitHooks: AwaitHooks = {
+  begin: () => false,
+  end: () => {},
+  cancelMessage: () => undefined,
+};
+
+export function setAwaitHooks(hooks: AwaitHooks): void {
+  awaitHooks = hooks;
+}

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Awaiter, currentAwaiter } from "./_current.ts";
+import { awaitHooks, currentTaskStore } from "./_current.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import {
   _findRunningLoop,
@@ -17,7 +17,15 @@ import {
 const PENDING = 0;
 const FINISHED = 1;
 const CANCELLED = 2;
-const STATE_NAMES = ["pending", "finished", "cancelled"] as const;
+const FAILED = 3; // finished with an exception that was retrieved
+const FAILED_UNRETRIEVED = 4; // ... that nobody retrieved yet
+const STATE_NAMES = [
+  "pending",
+  "finished",
+  "cancelled",
+  "finished",
+  "finished",
+] as const;
 
 /** Options for `new Future()`. */
 export interface FutureOptions {
@@ -37,7 +45,7 @@ class Wait {
   cancelMessage: string | undefined = undefined;
   constructor(
     readonly future: Future<unknown>,
-    readonly awaiter: Awaiter | undefined,
+    readonly task: object | undefined,
     readonly onFulfilled: ((value: unknown) => unknown) | null | undefined,
     readonly onRejected: ((reason: unknown) => unknown) | null | undefined,
     readonly resolve: (value: unknown) => void,
@@ -84,12 +92,12 @@ export function _cancelWait(wait: object, message?: string): void {
 export class Future<T> implements Promise<T> {
   #loop: AbstractEventLoop;
   #state = PENDING;
-  #result: T | undefined = undefined;
-  #exception: unknown = undefined;
-  #hasException = false;
-  #cancelMessage: string | undefined = undefined;
-  #callbacks: (DoneCallback<T> | Wait)[] | null = [];
-  #unretrieved = false;
+  // The result, the exception or the cancel message, as #state says.
+  #value: unknown = undefined;
+  // The done-callbacks: most futures get exactly one (the task awaiting
+  // them), so it lives in a field and only further ones in an array.
+  #callback: DoneCallback<T> | Wait | undefined = undefined;
+  #moreCallbacks: (DoneCallback<T> | Wait)[] | undefined = undefined;
 
   /**
    * Creates a pending future.
@@ -140,9 +148,11 @@ export class Future<T> implements Promise<T> {
     if (this.#state === PENDING) {
       throw new InvalidStateError("Cannot get result: future is pending");
     }
-    this.#retrieved();
-    if (this.#hasException) throw this.#exception;
-    return this.#result as T;
+    if (this.#state !== FINISHED) {
+      this.#retrieved();
+      throw this.#value;
+    }
+    return this.#value as T;
   }
 
   /**
@@ -157,8 +167,9 @@ export class Future<T> implements Promise<T> {
     if (this.#state === PENDING) {
       throw new InvalidStateError("Cannot get exception: future is pending");
     }
+    if (this.#state === FINISHED) return undefined;
     this.#retrieved();
-    return this.#exception;
+    return this.#value;
   }
 
   /**
@@ -173,7 +184,7 @@ export class Future<T> implements Promise<T> {
         `Cannot set result: future is ${STATE_NAMES[this.#state]}`,
       );
     }
-    this.#result = result;
+    this.#value = result;
     this.#state = FINISHED;
     this.#scheduleCallbacks();
   }
@@ -191,10 +202,8 @@ export class Future<T> implements Promise<T> {
         `Cannot set exception: future is ${STATE_NAMES[this.#state]}`,
       );
     }
-    this.#exception = exception;
-    this.#hasException = true;
-    this.#state = FINISHED;
-    this.#unretrieved = true;
+    this.#value = exception;
+    this.#state = FAILED_UNRETRIEVED;
     this.#loop._trackUnretrieved(this as Future<unknown>, {
       message: `${this.constructor.name} exception was never retrieved`,
       exception,
@@ -212,7 +221,7 @@ export class Future<T> implements Promise<T> {
   cancel(message?: string): boolean {
     if (this.#state !== PENDING) return false;
     this.#state = CANCELLED;
-    this.#cancelMessage = message;
+    this.#value = message;
     this.#scheduleCallbacks();
     return true;
   }
@@ -229,8 +238,7 @@ export class Future<T> implements Promise<T> {
         `Cannot add done callback: expected a function, got ${typeof callback}`,
       );
     }
-    if (this.#callbacks === null) this.#loop.callSoon(callback, this);
-    else this.#callbacks.push(callback);
+    this.#addCallback(callback);
   }
 
   /**
@@ -240,11 +248,16 @@ export class Future<T> implements Promise<T> {
    * @returns How many were removed.
    */
   removeDoneCallback(callback: DoneCallback<T>): number {
-    const callbacks = this.#callbacks;
-    if (callbacks === null) return 0;
-    const kept = callbacks.filter((c) => c !== callback);
-    const removed = callbacks.length - kept.length;
-    this.#callbacks = kept;
+    let removed = 0;
+    if (this.#moreCallbacks !== undefined) {
+      const kept = this.#moreCallbacks.filter((c) => c !== callback);
+      removed = this.#moreCallbacks.length - kept.length;
+      this.#moreCallbacks = kept;
+    }
+    if (this.#callback === callback) {
+      removed++;
+      this.#callback = this.#moreCallbacks?.shift();
+    }
     return removed;
   }
 
@@ -267,24 +280,23 @@ export class Future<T> implements Promise<T> {
       resolve = res as (value: unknown) => void;
       reject = rej;
     });
-    const awaiter = currentAwaiter.getStore();
+    const task = currentTaskStore.getStore();
     const wait = new Wait(
       this as Future<unknown>,
-      awaiter,
+      task,
       onFulfilled as ((value: unknown) => unknown) | null | undefined,
       onRejected,
       resolve,
       reject,
     );
-    if (awaiter !== undefined && awaiter.beginWait(wait)) {
+    if (task !== undefined && awaitHooks.begin(task, wait)) {
       // A cancel requested while the task was not awaiting a future is
       // delivered here, and cancels what it was about to await (asyncio).
       wait.cancelRequested = true;
-      wait.cancelMessage = awaiter.cancelMessage;
+      wait.cancelMessage = awaitHooks.cancelMessage(task);
       this.cancel(wait.cancelMessage);
     }
-    if (this.#callbacks === null) this.#loop.callSoon(Future.#resume, wait);
-    else this.#callbacks.push(wait);
+    this.#addCallback(wait);
     return promise;
   }
 
@@ -336,52 +348,63 @@ export class Future<T> implements Promise<T> {
    */
   protected _describeState(): string {
     if (this.#state === FINISHED) {
-      return this.#hasException
-        ? `finished exception=${String(this.#exception)}`
-        : `finished result=${String(this.#result)}`;
+      return `finished result=${String(this.#value)}`;
+    }
+    if (this.#state !== PENDING && this.#state !== CANCELLED) {
+      return `finished exception=${String(this.#value)}`;
     }
     return STATE_NAMES[this.#state];
   }
 
   #makeCancelledError(): CancelledError {
-    return new CancelledError(this.#cancelMessage);
+    return new CancelledError(this.#value as string | undefined);
   }
 
   #retrieved(): void {
-    if (this.#unretrieved) {
-      this.#unretrieved = false;
+    if (this.#state === FAILED_UNRETRIEVED) {
+      this.#state = FAILED;
       this.#loop._untrackUnretrieved(this as Future<unknown>);
     }
   }
 
+  #addCallback(callback: DoneCallback<T> | Wait): void {
+    if (this.#state !== PENDING) this.#schedule(callback);
+    else if (this.#callback === undefined) this.#callback = callback;
+    else (this.#moreCallbacks ??= []).push(callback);
+  }
+
+  #schedule(callback: DoneCallback<T> | Wait): void {
+    if (callback instanceof Wait) this.#loop.callSoon(Future.#resume, callback);
+    else this.#loop.callSoon(callback, this);
+  }
+
   #scheduleCallbacks(): void {
-    const callbacks = this.#callbacks;
-    this.#callbacks = null;
-    if (callbacks === null) return;
-    const loop = this.#loop;
-    for (let i = 0; i < callbacks.length; i++) {
-      const callback = callbacks[i];
-      if (callback instanceof Wait) loop.callSoon(Future.#resume, callback);
-      else loop.callSoon(callback, this);
-    }
+    const first = this.#callback;
+    if (first === undefined) return;
+    this.#callback = undefined;
+    this.#schedule(first);
+    const more = this.#moreCallbacks;
+    if (more === undefined) return;
+    this.#moreCallbacks = undefined;
+    for (let i = 0; i < more.length; i++) this.#schedule(more[i]);
   }
 
   /** Resumes one `then`/`await` of a done future, on the loop. */
   static #resume(wait: Wait): void {
     const future = wait.future;
-    wait.awaiter?.endWait(wait);
+    if (wait.task !== undefined) awaitHooks.end(wait.task, wait);
     let failed = true;
     let outcome: unknown;
     if (wait.cancelRequested) {
       outcome = new CancelledError(wait.cancelMessage);
     } else if (future.#state === CANCELLED) {
       outcome = future.#makeCancelledError();
-    } else if (future.#hasException) {
-      future.#retrieved();
-      outcome = future.#exception;
-    } else {
+    } else if (future.#state === FINISHED) {
       failed = false;
-      outcome = future.#result;
+      outcome = future.#value;
+    } else {
+      future.#retrieved();
+      outcome = future.#value;
     }
     const callback = failed ? wait.onRejected : wait.onFulfilled;
     if (typeof callback !== "function") {

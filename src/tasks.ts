@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Awaiter, currentAwaiter } from "./_current.ts";
+import { currentTaskStore, setAwaitHooks } from "./_current.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import {
   _findRunningLoop,
@@ -33,34 +33,9 @@ export interface TaskOptions {
 let taskCounter = 0;
 let startTask: (task: Task<unknown>) => void;
 
-/**
- * The task's side of the await protocol: the waits in flight and a
- * cancellation that no wait has taken yet. This object, not the Task, is
- * what `AsyncLocalStorage` carries, so futures see only `Awaiter`.
- */
-class TaskAwaiter implements Awaiter {
-  waits: Set<object> | undefined = undefined;
-  mustCancel = false;
-  cancelMessage: string | undefined = undefined;
-  constructor(readonly task: Task<unknown>) {}
-
-  beginWait(wait: object): boolean {
-    if (this.task.done()) return false;
-    (this.waits ??= new Set()).add(wait);
-    if (!this.mustCancel) return false;
-    this.mustCancel = false;
-    return true;
-  }
-
-  endWait(wait: object): void {
-    this.waits?.delete(wait);
-  }
-}
-
-_setCurrentTaskLoop(() => {
-  const awaiter = currentAwaiter.getStore() as TaskAwaiter | undefined;
-  return awaiter?.task.getLoop();
-});
+_setCurrentTaskLoop(() =>
+  (currentTaskStore.getStore() as Task<unknown> | undefined)?.getLoop()
+);
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null &&
@@ -93,11 +68,17 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  */
 export class Task<T> extends Future<T> {
   #fn: CoroutineFunction<T> | undefined;
-  #name: string;
-  #awaiter: TaskAwaiter;
+  #name: string | number; // the number of a default name, made on demand
+  // The waits in flight. A task usually awaits one future at a time: that
+  // wait has a field of its own; waits in parallel promise chains go to
+  // the set.
+  #wait: object | undefined = undefined;
+  #moreWaits: Set<object> | undefined = undefined;
+  // A cancellation no wait has taken yet, delivered at the next await.
+  #mustCancel = false;
+  #cancelMessage: string | undefined = undefined;
   #cancelsRequested = 0;
   #controller: AbortController | undefined = undefined;
-  #lastCancelMessage: string | undefined = undefined;
 
   /**
    * Creates and schedules a task. Prefer `createTask(fn)`.
@@ -115,8 +96,7 @@ export class Task<T> extends Future<T> {
     }
     super({ loop });
     this.#fn = fn;
-    this.#name = options?.name ?? `Task-${++taskCounter}`;
-    this.#awaiter = new TaskAwaiter(this as Task<unknown>);
+    this.#name = options?.name ?? ++taskCounter;
     loop._registerTask(this as Task<unknown>);
     if (options?.eager) this.#start();
     else loop.callSoon(startTask, this as Task<unknown>);
@@ -128,6 +108,7 @@ export class Task<T> extends Future<T> {
    * @returns The name, `Task-N` unless set.
    */
   getName(): string {
+    if (typeof this.#name === "number") this.#name = `Task-${this.#name}`;
     return this.#name;
   }
 
@@ -152,7 +133,7 @@ export class Task<T> extends Future<T> {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
       if (this.#cancelsRequested > 0 || this.cancelled()) {
-        this.#controller.abort(new CancelledError(this.#lastCancelMessage));
+        this.#controller.abort(new CancelledError(this.#cancelMessage));
       }
     }
     return this.#controller.signal;
@@ -170,18 +151,18 @@ export class Task<T> extends Future<T> {
   override cancel(message?: string): boolean {
     if (this.done()) return false;
     this.#cancelsRequested++;
-    this.#lastCancelMessage = message;
+    this.#cancelMessage = message;
     if (this.#controller !== undefined && !this.#controller.signal.aborted) {
       this.#controller.abort(new CancelledError(message));
     }
-    const awaiter = this.#awaiter;
-    const waits = awaiter.waits;
-    if (waits !== undefined && waits.size > 0) {
-      for (const wait of [...waits]) _cancelWait(wait, message);
-    } else {
-      awaiter.mustCancel = true;
-      awaiter.cancelMessage = message;
+    if (this.#wait === undefined && !this.#moreWaits?.size) {
+      this.#mustCancel = true;
+      return true;
     }
+    // Copied first: cancelling one wait may end another.
+    const waits = this.#moreWaits === undefined ? [] : [...this.#moreWaits];
+    if (this.#wait !== undefined) waits.unshift(this.#wait);
+    for (const wait of waits) _cancelWait(wait, message);
     return true;
   }
 
@@ -206,7 +187,7 @@ export class Task<T> extends Future<T> {
     if (this.#cancelsRequested > 0) {
       this.#cancelsRequested--;
       if (this.#cancelsRequested === 0) {
-        this.#awaiter.mustCancel = false;
+        this.#mustCancel = false;
         if (this.#controller?.signal.aborted) this.#controller = undefined;
       }
     }
@@ -234,7 +215,7 @@ export class Task<T> extends Future<T> {
   }
 
   protected override _describeState(): string {
-    return `name='${this.#name}' ${super._describeState()}`;
+    return `name='${this.getName()}' ${super._describeState()}`;
   }
 
   /** Runs the body inside the task's context; called once. */
@@ -242,16 +223,15 @@ export class Task<T> extends Future<T> {
     const fn = this.#fn;
     this.#fn = undefined;
     if (fn === undefined || this.done()) return;
-    const awaiter = this.#awaiter;
-    if (awaiter.mustCancel) {
+    if (this.#mustCancel) {
       // Cancelled before it started: the body never runs.
-      awaiter.mustCancel = false;
-      this.#finish(false, new CancelledError(awaiter.cancelMessage));
+      this.#mustCancel = false;
+      this.#finish(false, new CancelledError(this.#cancelMessage));
       return;
     }
     let result: unknown;
     try {
-      result = currentAwaiter.run(awaiter, fn);
+      result = currentTaskStore.run(this, fn);
     } catch (error) {
       this.#finish(false, error);
       return;
@@ -262,7 +242,7 @@ export class Task<T> extends Future<T> {
         (error) => this.#finish(false, error),
       );
     } else if (isThenable(result)) {
-      currentAwaiter.run(awaiter, () =>
+      currentTaskStore.run(this, () =>
         result.then(
           (value) => this.#finish(true, value),
           (error) => this.#finish(false, error),
@@ -274,12 +254,11 @@ export class Task<T> extends Future<T> {
 
   #finish(ok: boolean, outcome: unknown): void {
     if (this.done()) return;
-    const awaiter = this.#awaiter;
     this.getLoop()._unregisterTask(this as Task<unknown>);
-    if (ok && awaiter.mustCancel) {
+    if (ok && this.#mustCancel) {
       // Cancelled right before the coroutine returned (asyncio does this).
-      awaiter.mustCancel = false;
-      super.cancel(awaiter.cancelMessage);
+      this.#mustCancel = false;
+      super.cancel(this.#cancelMessage);
     } else if (ok) {
       super.setResult(outcome as T);
     } else if (outcome instanceof CancelledError) {
@@ -289,12 +268,29 @@ export class Task<T> extends Future<T> {
     }
     const controller = this.#controller;
     if (this.cancelled() && controller && !controller.signal.aborted) {
-      controller.abort(new CancelledError(awaiter.cancelMessage));
+      controller.abort(new CancelledError(this.#cancelMessage));
     }
   }
 
   static {
     startTask = (task) => task.#start();
+    setAwaitHooks({
+      begin(owner, wait) {
+        const task = owner as Task<unknown>;
+        if (task.done()) return false;
+        if (task.#wait === undefined) task.#wait = wait;
+        else (task.#moreWaits ??= new Set()).add(wait);
+        if (!task.#mustCancel) return false;
+        task.#mustCancel = false;
+        return true;
+      },
+      end(owner, wait) {
+        const task = owner as Task<unknown>;
+        if (task.#wait === wait) task.#wait = undefined;
+        else task.#moreWaits?.delete(wait);
+      },
+      cancelMessage: (owner) => (owner as Task<unknown>).#cancelMessage,
+    });
   }
 }
 
@@ -367,9 +363,9 @@ export function createTask<T>(
  * ```
  */
 export function currentTask(): Task<unknown> | undefined {
-  const awaiter = currentAwaiter.getStore() as TaskAwaiter | undefined;
-  if (awaiter === undefined || awaiter.task.done()) return undefined;
-  return awaiter.task;
+  const task = currentTaskStore.getStore() as Task<unknown> | undefined;
+  if (task === undefined || task.done()) return undefined;
+  return task;
 }
 
 /**
