@@ -4,12 +4,14 @@
  * ties undefined; this module promises FIFO.
  */
 export interface HeapEntry {
-  readonly when: number;
+  when(): number;
   readonly seq: number;
 }
 
 function before(a: HeapEntry, b: HeapEntry): boolean {
-  return a.when < b.when || (a.when === b.when && a.seq < b.seq);
+  const aw = a.when();
+  const bw = b.when();
+  return aw < bw || (aw === bw && a.seq < b.seq);
 }
 
 export class TimerHeap<T extends HeapEntry> {

@@ -558,7 +558,7 @@ export class EventLoop implements AbstractEventLoop {
     if (timers.length === 0) return;
     const now = this.#clock.now();
     let timer = timers.peek();
-    while (timer !== undefined && timer.when <= now) {
+    while (timer !== undefined && timer.when() <= now) {
       timers.pop();
       if (timer.cancelled()) {
         if (this.#cancelledTimers > 0) this.#cancelledTimers--;
@@ -622,7 +622,7 @@ export class EventLoop implements AbstractEventLoop {
 
   #timersDue(): boolean {
     const next = this.#nextTimer();
-    return next !== undefined && next.when <= this.#clock.now();
+    return next !== undefined && next.when() <= this.#clock.now();
   }
 
   #runHandle(handle: Handle): void {
@@ -670,7 +670,7 @@ export class EventLoop implements AbstractEventLoop {
           this.#armHostTimer(() => this.#jump(resolve), threshold);
         }
       } else if (next !== undefined) {
-        const delay = Math.max(0, Math.ceil(next.when - clock.now()));
+        const delay = Math.max(0, Math.ceil(next.when() - clock.now()));
         this.#armHostTimer(() => {
           if (this.#wakeup === resolve) this.#wake();
         }, delay);
@@ -692,7 +692,7 @@ export class EventLoop implements AbstractEventLoop {
     const timer = this.#nextTimer();
     const clock = this.#clock;
     if (timer === undefined) return;
-    if (timer.when > clock.now()) clock.jumpTo!(timer.when);
+    if (timer.when() > clock.now()) clock.jumpTo!(timer.when());
     this.#wake();
   }
 

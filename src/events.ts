@@ -201,15 +201,14 @@ let nextTimerSeq = 0;
  *
  * const loop = newEventLoop();
  * const timer = loop.callAt(loop.time() + 1000, () => {});
- * assert.ok(timer.when() > loop.time());
+ * assert.ok(timer.when() >= loop.time() + 1000);
  * timer.cancel();
  * loop.close();
  * ```
  */
 export class TimerHandle extends Handle {
-  /** The loop time at which the callback runs. For the loop's heap. */
-  readonly when: number;
-  /** Insertion order, so that timers due together run FIFO. */
+  #when: number;
+  /** Scheduling order: timers due at the same time run in this order. */
   readonly seq: number = nextTimerSeq++;
   #onCancel: ((timer: TimerHandle) => void) | undefined;
 
@@ -228,8 +227,17 @@ export class TimerHandle extends Handle {
     onCancel?: (timer: TimerHandle) => void,
   ) {
     super(callback, args);
-    this.when = when;
+    this.#when = when;
     this.#onCancel = onCancel;
+  }
+
+  /**
+   * The loop time at which the callback runs. asyncio: `TimerHandle.when()`.
+   *
+   * @returns A time on the loop's clock, in milliseconds.
+   */
+  when(): number {
+    return this.#when;
   }
 
   override cancel(): void {

@@ -431,7 +431,9 @@ export function ensureFuture<T>(
   if (awaitable instanceof Future) {
     if (options?.loop !== undefined && awaitable.getLoop() !== options.loop) {
       throw new TypeError(
-        "Cannot use future: it is bound to a different event loop",
+        "Cannot use future: it is bound to a different event loop; pass a " +
+          "function instead, e.g. loop.runUntilComplete(() => sleep(10)), so " +
+          "the work starts on this loop",
       );
     }
     return awaitable;

@@ -1,0 +1,347 @@
+import assert from "node:assert/strict";
+import {
+  type AbstractEventLoop,
+  createTask,
+  EventLoop,
+  type ExceptionContext,
+  getEventLoop,
+  getRunningLoop,
+  InvalidStateError,
+  newEventLoop,
+  setEventLoop,
+  sleep,
+  Task,
+} from "../mod.ts";
+import { VirtualClock } from "../src/testing.ts";
+
+function virtualLoop(): EventLoop {
+  return newEventLoop({ clock: new VirtualClock() });
+}
+
+Deno.test("EventLoop.callSoon() runs callbacks FIFO with their arguments", async () => {
+  const loop = virtualLoop();
+  const calls: unknown[] = [];
+  loop.callSoon((a: number, b: string) => calls.push([a, b]), 1, "x");
+  loop.callSoon(() => calls.push("second"));
+  loop.callSoon(() => {
+    calls.push("third");
+    loop.callSoon(() => calls.push("scheduled by third"));
+  });
+  loop.callSoon(() => calls.push("fourth"));
+  loop.callSoon(() => loop.callSoon(() => loop.stop()));
+  await loop.runForever();
+  loop.close();
+  assert.deepEqual(calls, [
+    [1, "x"],
+    "second",
+    "third",
+    "fourth",
+    "scheduled by third",
+  ]);
+});
+
+Deno.test("EventLoop.callLater() orders by deadline, ties FIFO", async () => {
+  const loop = virtualLoop();
+  const calls: string[] = [];
+  loop.callLater(20, () => calls.push("20a"));
+  loop.callLater(10, () => calls.push("10a"));
+  loop.callLater(20, () => calls.push("20b"));
+  loop.callLater(10, () => calls.push("10b"));
+  loop.callAt(loop.time() + 20, () => calls.push("20c"));
+  loop.callLater(0, () => calls.push("0"));
+  loop.callLater(-5, () => calls.push("-5"));
+  loop.callLater(30, () => loop.stop());
+  await loop.runForever();
+  // A negative delay is a deadline in the past: it sorts first, as in asyncio.
+  assert.deepEqual(calls, ["-5", "0", "10a", "10b", "20a", "20b", "20c"]);
+  assert.equal(loop.time(), 30);
+  loop.close();
+});
+
+Deno.test("EventLoop callbacks run after the ones already ready, timers after the ready queue", async () => {
+  const loop = virtualLoop();
+  const calls: string[] = [];
+  loop.callLater(0, () => calls.push("timer 0"));
+  loop.callSoon(() => calls.push("soon"));
+  loop.callLater(1, () => {
+    calls.push("timer 1");
+    loop.stop();
+  });
+  await loop.runForever();
+  loop.close();
+  assert.deepEqual(calls, ["soon", "timer 0", "timer 1"]);
+});
+
+Deno.test("Handle.cancel() and TimerHandle.cancel() keep callbacks from running", async () => {
+  const loop = virtualLoop();
+  const calls: string[] = [];
+  const soon = loop.callSoon(() => calls.push("soon"));
+  const later = loop.callLater(5, () => calls.push("later"));
+  assert.equal(later.when(), loop.time() + 5);
+  soon.cancel();
+  later.cancel();
+  assert.ok(soon.cancelled());
+  assert.ok(later.cancelled());
+  loop.callLater(10, () => loop.stop());
+  await loop.runForever();
+  loop.close();
+  assert.deepEqual(calls, []);
+});
+
+Deno.test("EventLoop drops many cancelled timers without running them", async () => {
+  const loop = virtualLoop();
+  let ran = 0;
+  const timers = Array.from(
+    { length: 1000 },
+    (_, i) => loop.callLater(i + 1, () => ran++),
+  );
+  for (const timer of timers.slice(0, 900)) timer.cancel();
+  loop.callLater(2000, () => loop.stop());
+  await loop.runForever();
+  loop.close();
+  assert.equal(ran, 100);
+});
+
+Deno.test("EventLoop.runUntilComplete() accepts a promise, a Future, a Task and a function", async () => {
+  const loop = virtualLoop();
+  assert.equal(await loop.runUntilComplete(Promise.resolve(1)), 1);
+  const future = loop.createFuture<number>();
+  loop.callLater(5, () => future.setResult(2));
+  assert.equal(await loop.runUntilComplete(future), 2);
+  assert.equal(await loop.runUntilComplete(async () => 3), 3);
+  const task = loop.createTask(() => sleep(5, 4));
+  assert.ok(task instanceof Task);
+  assert.equal(await loop.runUntilComplete(task), 4);
+  await assert.rejects(
+    loop.runUntilComplete(async () => {
+      throw new SyntaxError("bad");
+    }),
+    SyntaxError,
+  );
+  loop.close();
+});
+
+Deno.test("EventLoop.runUntilComplete() rejects a future of another loop with a TypeError that shows the fix", async () => {
+  const loop = virtualLoop();
+  const other = virtualLoop();
+  const foreign = other.createFuture<void>();
+  await assert.rejects(
+    loop.runUntilComplete(foreign),
+    (e: unknown) =>
+      e instanceof TypeError && e.message.includes("pass a function"),
+  );
+  loop.close();
+  other.close();
+});
+
+Deno.test("EventLoop.runUntilComplete() throws if the loop stops first", async () => {
+  const loop = virtualLoop();
+  const future = loop.createFuture<void>();
+  loop.callSoon(() => loop.stop());
+  await assert.rejects(loop.runUntilComplete(future), InvalidStateError);
+  future.cancel();
+  loop.close();
+});
+
+Deno.test("EventLoop refuses to run twice at once, to run or schedule once closed, and to close while running", async () => {
+  const loop = virtualLoop();
+  const running = loop.runUntilComplete(async () => {
+    await assert.rejects(loop.runForever(), InvalidStateError);
+    assert.throws(() => loop.close(), InvalidStateError);
+    assert.ok(loop.isRunning());
+  });
+  await running;
+  assert.ok(!loop.isRunning());
+  loop.close();
+  loop.close(); // closing twice is harmless
+  assert.ok(loop.isClosed());
+  assert.throws(() => loop.callSoon(() => {}), InvalidStateError);
+  assert.throws(() => loop.callLater(1, () => {}), InvalidStateError);
+  assert.throws(() => loop.createTask(async () => {}), InvalidStateError);
+  await assert.rejects(loop.runForever(), /event loop is closed/);
+  await assert.rejects(
+    loop.runUntilComplete(Promise.resolve()),
+    InvalidStateError,
+  );
+});
+
+Deno.test("EventLoop rejects bad arguments with TypeError and RangeError", () => {
+  const loop = virtualLoop();
+  assert.throws(() => loop.callSoon("nope" as never), TypeError);
+  assert.throws(() => loop.callLater("5" as never, () => {}), TypeError);
+  assert.throws(() => loop.callLater(NaN, () => {}), RangeError);
+  assert.throws(() => loop.callAt(NaN, () => {}), RangeError);
+  assert.throws(() => loop.setExceptionHandler(5 as never), TypeError);
+  assert.throws(() => loop.setTaskFactory("x" as never), TypeError);
+  loop.close();
+});
+
+Deno.test("EventLoop reports a throwing callback to the exception handler and keeps going", async () => {
+  const loop = virtualLoop();
+  const contexts: ExceptionContext[] = [];
+  loop.setExceptionHandler((l, context) => {
+    assert.equal(l, loop);
+    contexts.push(context);
+  });
+  assert.equal(typeof loop.getExceptionHandler(), "function");
+  const calls: string[] = [];
+  loop.callSoon(() => {
+    throw new Error("boom");
+  });
+  loop.callSoon(() => calls.push("still running"));
+  loop.callSoon(() => loop.stop());
+  await loop.runForever();
+  loop.close();
+  assert.deepEqual(calls, ["still running"]);
+  assert.equal(contexts.length, 1);
+  assert.equal(contexts[0].message, "Exception in callback");
+  assert.equal((contexts[0].exception as Error).message, "boom");
+});
+
+Deno.test("EventLoop.defaultExceptionHandler() prints the message and the stack to stderr", () => {
+  const loop = virtualLoop();
+  const printed: string[] = [];
+  const original = console.error;
+  console.error = (text: string) => printed.push(text);
+  try {
+    loop.callExceptionHandler({
+      message: "Something failed",
+      exception: new Error("why"),
+    });
+    loop.setExceptionHandler(() => {
+      throw new Error("handler broke");
+    });
+    loop.callExceptionHandler({ message: "Second" });
+  } finally {
+    console.error = original;
+    loop.close();
+  }
+  assert.match(printed[0], /^Something failed\nError: why\n\s+at /);
+  assert.match(printed[1], /^Unhandled error in exception handler/);
+  assert.match(printed[1], /handler broke/);
+});
+
+Deno.test("EventLoop reports a task exception nobody retrieved when the loop closes", async () => {
+  const loop = virtualLoop();
+  const contexts: ExceptionContext[] = [];
+  loop.setExceptionHandler((_, context) => contexts.push(context));
+  await loop.runUntilComplete(async () => {
+    createTask(async () => {
+      throw new Error("lost");
+    }, { name: "forgotten" });
+    const retrieved = createTask(async () => {
+      throw new Error("seen");
+    });
+    await sleep(1);
+    assert.ok(retrieved.exception() instanceof Error);
+  });
+  assert.equal(contexts.length, 0);
+  loop.close();
+  assert.equal(contexts.length, 1);
+  assert.equal(contexts[0].message, "Task exception was never retrieved");
+  assert.equal((contexts[0].exception as Error).message, "lost");
+  assert.match(String(contexts[0].future), /forgotten/);
+});
+
+Deno.test("EventLoop reports a Future exception nobody retrieved when the future is collected", async () => {
+  const loop = virtualLoop();
+  const contexts: ExceptionContext[] = [];
+  loop.setExceptionHandler((_, context) => contexts.push(context));
+  (() => {
+    loop.createFuture().setException(new Error("garbage"));
+  })();
+  // Scheduled callbacks hold no reference once the loop has run them.
+  await loop.runUntilComplete(() => sleep(1));
+  // deno-lint-ignore no-explicit-any
+  const gc = (globalThis as any).gc as (() => void) | undefined;
+  assert.ok(
+    gc,
+    "run the tests with --v8-flags=--expose-gc (deno task test does)",
+  );
+  for (let i = 0; i < 20 && contexts.length === 0; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assert.equal(contexts.length, 1, "reported when collected, before close()");
+  loop.close();
+  assert.equal(contexts.length, 1);
+  assert.equal(contexts[0].message, "Future exception was never retrieved");
+});
+
+Deno.test("EventLoop debug mode is off by default and can be toggled", () => {
+  const loop = newEventLoop({ debug: true });
+  assert.equal(loop.getDebug(), true);
+  loop.setDebug(false);
+  assert.equal(loop.getDebug(), false);
+  loop.close();
+});
+
+Deno.test("EventLoop.setTaskFactory() makes createTask use the factory", async () => {
+  const loop = virtualLoop();
+  const made: string[] = [];
+  loop.setTaskFactory((l, fn, options) => {
+    made.push(options.name ?? "unnamed");
+    return new Task(fn, { ...options, loop: l });
+  });
+  assert.equal(typeof loop.getTaskFactory(), "function");
+  await loop.runUntilComplete(async () => {
+    await createTask(() => sleep(1), { name: "child" });
+  });
+  loop.setTaskFactory(undefined);
+  assert.equal(loop.getTaskFactory(), undefined);
+  assert.deepEqual(made, ["unnamed", "child"]);
+  loop.close();
+});
+
+Deno.test("getRunningLoop() finds the loop inside tasks and callbacks, and throws outside", async () => {
+  assert.throws(() => getRunningLoop(), InvalidStateError);
+  const loop = virtualLoop();
+  let inCallback: AbstractEventLoop | undefined;
+  loop.callSoon(() => (inCallback = getRunningLoop()));
+  const inTask = await loop.runUntilComplete(async () => {
+    await sleep(1);
+    return getRunningLoop();
+  });
+  assert.equal(inTask, loop);
+  assert.equal(inCallback, loop);
+  loop.close();
+});
+
+Deno.test("getEventLoop() returns the set loop, creates one when none, and close() clears it", () => {
+  const created = getEventLoop();
+  assert.equal(getEventLoop(), created);
+  created.close();
+  const fresh = getEventLoop();
+  assert.notEqual(fresh, created);
+  const mine = newEventLoop();
+  setEventLoop(mine);
+  assert.equal(getEventLoop(), mine);
+  mine.close();
+  fresh.close();
+  setEventLoop(undefined);
+});
+
+Deno.test("EventLoop yields to the host while busy, so host timers and I/O still run", async () => {
+  const loop = newEventLoop();
+  let hostTicks = 0;
+  const interval = setInterval(() => hostTicks++, 1);
+  try {
+    await loop.runUntilComplete(async () => {
+      const until = performance.now() + 30;
+      while (performance.now() < until) await sleep(0);
+    });
+  } finally {
+    clearInterval(interval);
+    loop.close();
+  }
+  assert.ok(hostTicks >= 3, `host timers ran ${hostTicks} times`);
+});
+
+Deno.test("EventLoop on the real clock sleeps without spinning", async () => {
+  const loop = newEventLoop();
+  const start = loop.time();
+  await loop.runUntilComplete(() => sleep(15));
+  const elapsed = loop.time() - start;
+  loop.close();
+  assert.ok(elapsed >= 15 && elapsed < 200, `slept ${elapsed} ms`);
+});

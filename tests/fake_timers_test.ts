@@ -1,0 +1,117 @@
+/**
+ * A loop on the real clock must be drivable by fake timers the way
+ * `@std/testing`'s FakeTime fakes them: `Date` and the timeout and interval
+ * functions replaced, `performance.now`, `setImmediate` and `MessageChannel`
+ * left alone. `@sinonjs/fake-timers` with exactly that list stands in.
+ */
+import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
+import { createTask, newEventLoop, run, sleep } from "../mod.ts";
+import { RealClock } from "../src/clock.ts";
+import { captureLog } from "./_capture.ts";
+import { main as twoTasks } from "../examples/two_tasks.ts";
+
+const TO_FAKE: FakeTimers.FakeMethod[] = [
+  "Date",
+  "setTimeout",
+  "clearTimeout",
+  "setInterval",
+  "clearInterval",
+];
+
+function install(): FakeTimers.InstalledClock {
+  return FakeTimers.install({ toFake: TO_FAKE, now: 0 });
+}
+
+Deno.test("run() on the real clock follows faked timers: sleep(1000) ends after tickAsync(1000)", async () => {
+  const clock = install();
+  try {
+    let done = false;
+    const finished = run(async () => {
+      await sleep(1000);
+      done = true;
+    });
+    await clock.tickAsync(999);
+    assert.equal(done, false);
+    await clock.tickAsync(1);
+    await finished;
+    assert.equal(done, true);
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("examples/two_tasks runs on fake time with Python's output", async () => {
+  const clock = install();
+  try {
+    let finished!: Promise<void>;
+    const lines = await captureLog(async () => {
+      finished = run(twoTasks);
+      await clock.tickAsync(5000);
+      await finished;
+    });
+    assert.deepEqual(lines, [
+      "Fetching data...",
+      "0",
+      "1",
+      "2",
+      "3",
+      "Data fetched",
+      "4",
+      "5",
+      "6",
+      "7",
+      "8",
+      "9",
+    ]);
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("EventLoop.time() follows the faked Date while it is installed", async () => {
+  const clock = install();
+  const loop = newEventLoop();
+  try {
+    const start = loop.time();
+    clock.tick(250);
+    assert.equal(loop.time() - start, 250);
+    const order: string[] = [];
+    const done = loop.runUntilComplete(async () => {
+      const a = createTask(async () => {
+        await sleep(20);
+        order.push("a");
+      });
+      const b = createTask(async () => {
+        await sleep(10);
+        order.push("b");
+      });
+      await a;
+      await b;
+    });
+    await clock.tickAsync(20);
+    await done;
+    assert.deepEqual(order, ["b", "a"]);
+  } finally {
+    loop.close();
+    clock.uninstall();
+  }
+});
+
+Deno.test("RealClock stays continuous and monotonic when Date is faked and restored", () => {
+  const realClock = new RealClock();
+  const before = realClock.now();
+  const fake = FakeTimers.install({ toFake: TO_FAKE, now: 0 });
+  let during: number;
+  try {
+    const entered = realClock.now();
+    assert.ok(entered >= before && entered - before < 50);
+    fake.tick(10_000);
+    during = realClock.now();
+    assert.ok(during - entered >= 10_000 && during - entered < 10_050);
+  } finally {
+    fake.uninstall();
+  }
+  const after = realClock.now();
+  assert.ok(after >= during && after - during < 50);
+});
