@@ -27,9 +27,32 @@
 export * from "./src/errors.ts";
 export type { Clock } from "./src/clock.ts";
 export { RealClock } from "./src/clock.ts";
-export * from "./src/events.ts";
-export * from "./src/futures.ts";
+export {
+  type AbstractEventLoop,
+  type CoroutineFunction,
+  type ExceptionContext,
+  type ExceptionHandler,
+  getEventLoop,
+  getRunningLoop,
+  Handle,
+  setEventLoop,
+  type TaskFactory,
+  TimerHandle,
+} from "./src/events.ts";
+export {
+  type DoneCallback,
+  Future,
+  type FutureOptions,
+  isFuture,
+} from "./src/futures.ts";
 export * from "./src/tasks.ts";
 export * from "./src/sleep.ts";
 export * from "./src/base_events.ts";
 export * from "./src/runners.ts";
+export * from "./src/gather.ts";
+export * from "./src/wait.ts";
+export * from "./src/shield.ts";
+export * from "./src/as_completed.ts";
+export * from "./src/timeouts.ts";
+export * from "./src/taskgroups.ts";
+export * from "./src/eager.ts";

@@ -200,8 +200,9 @@ let nextTimerSeq = 0;
  * import assert from "node:assert/strict";
  *
  * const loop = newEventLoop();
- * const timer = loop.callAt(loop.time() + 1000, () => {});
- * assert.ok(timer.when() >= loop.time() + 1000);
+ * const deadline = loop.time() + 1000;
+ * const timer = loop.callAt(deadline, () => {});
+ * assert.equal(timer.when(), deadline);
  * timer.cancel();
  * loop.close();
  * ```
@@ -240,6 +241,7 @@ export class TimerHandle extends Handle {
     return this.#when;
   }
 
+  /** Keeps the callback from running and frees its place in the loop. */
   override cancel(): void {
     if (!this.cancelled()) {
       super.cancel();

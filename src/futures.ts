@@ -36,6 +36,10 @@ export interface FutureOptions {
 /** A callback added with `addDoneCallback`, called with the done future. */
 export type DoneCallback<T> = (future: Future<T>) => void;
 
+// Stored callbacks are typed loosely so that Future<T> stays assignable to
+// Future<unknown>, as Promise<T> is to Promise<unknown>.
+type StoredCallback = Wait | ((future: never) => void);
+
 /**
  * One `then` (or `await`) on a future: its callbacks, the task awaiting, if
  * any, and whether that task asked for this await to be cancelled.
@@ -96,8 +100,8 @@ export class Future<T> implements Promise<T> {
   #value: unknown = undefined;
   // The done-callbacks: most futures get exactly one (the task awaiting
   // them), so it lives in a field and only further ones in an array.
-  #callback: DoneCallback<T> | Wait | undefined = undefined;
-  #moreCallbacks: (DoneCallback<T> | Wait)[] | undefined = undefined;
+  #callback: StoredCallback | undefined = undefined;
+  #moreCallbacks: StoredCallback[] | undefined = undefined;
 
   /**
    * Creates a pending future.
@@ -367,15 +371,15 @@ export class Future<T> implements Promise<T> {
     }
   }
 
-  #addCallback(callback: DoneCallback<T> | Wait): void {
+  #addCallback(callback: StoredCallback): void {
     if (this.#state !== PENDING) this.#schedule(callback);
     else if (this.#callback === undefined) this.#callback = callback;
     else (this.#moreCallbacks ??= []).push(callback);
   }
 
-  #schedule(callback: DoneCallback<T> | Wait): void {
+  #schedule(callback: StoredCallback): void {
     if (callback instanceof Wait) this.#loop.callSoon(Future.#resume, callback);
-    else this.#loop.callSoon(callback, this);
+    else this.#loop.callSoon(callback as DoneCallback<T>, this);
   }
 
   #scheduleCallbacks(): void {

@@ -214,6 +214,11 @@ export class Task<T> extends Future<T> {
     );
   }
 
+  /**
+   * The state part of `toString()`, with the task's name.
+   *
+   * @returns For example `name='Task-1' pending`.
+   */
   protected override _describeState(): string {
     return `name='${this.getName()}' ${super._describeState()}`;
   }
