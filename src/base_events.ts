@@ -174,6 +174,13 @@ export class EventLoop implements AbstractEventLoop {
     return handle;
   }
 
+  /** @internal */
+  _callSoonWith<A>(callback: (arg: A) => void, arg: A): void {
+    if (this.#closed) throw closedError("callSoon");
+    this.#ready.push(new Handle(callback, undefined, arg));
+    if (this.#wakeup !== undefined) this.#wake();
+  }
+
   /**
    * Schedules `callback(...args)` after `delay` milliseconds; callbacks due
    * at the same time run in the order scheduled. asyncio:
@@ -222,7 +229,7 @@ export class EventLoop implements AbstractEventLoop {
       args,
       this.#onTimerCancel,
     );
-    this.#timers.push(timer);
+    this.#timers.push(when, timer);
     if (this.#wakeup !== undefined) this.#wake();
     return timer;
   }
@@ -557,15 +564,13 @@ export class EventLoop implements AbstractEventLoop {
     const timers = this.#timers;
     if (timers.length === 0) return;
     const now = this.#clock.now();
-    let timer = timers.peek();
-    while (timer !== undefined && timer.when() <= now) {
-      timers.pop();
+    while (timers.peekWhen() <= now) {
+      const timer = timers.pop()!;
       if (timer.cancelled()) {
         if (this.#cancelledTimers > 0) this.#cancelledTimers--;
       } else {
         this.#ready.push(timer);
       }
-      timer = timers.peek();
     }
   }
 

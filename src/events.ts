@@ -65,6 +65,8 @@ export interface AbstractEventLoop {
     callback: (...args: A) => void,
     ...args: A
   ): TimerHandle;
+  /** `callSoon(callback, arg)` without a Handle to return: for futures and tasks. */
+  _callSoonWith<A>(callback: (arg: A) => void, arg: A): void;
   /** Creates a Future bound to this loop. */
   createFuture<T>(): Future<T>;
   /** Wraps `fn` in a Task scheduled on this loop. */
@@ -143,7 +145,10 @@ type AnyCallback = (...args: any[]) => void;
  */
 export class Handle {
   #callback: AnyCallback | null;
-  #args: unknown[];
+  // The arguments; `undefined` when the loop scheduled a one-argument
+  // callback itself, which then gets `#arg` (saves an array per wake-up).
+  #args: unknown[] | undefined;
+  #arg: unknown;
   #cancelled = false;
 
   /**
@@ -151,17 +156,24 @@ export class Handle {
    *
    * @param callback The function to call.
    * @param args Its arguments.
+   * @param arg With `args` undefined: the one argument.
    */
-  constructor(callback: AnyCallback, args: unknown[]) {
+  constructor(
+    callback: AnyCallback,
+    args: unknown[] | undefined,
+    arg?: unknown,
+  ) {
     this.#callback = callback;
     this.#args = args;
+    this.#arg = arg;
   }
 
   /** Keeps the callback from running, if it has not run yet. */
   cancel(): void {
     this.#cancelled = true;
     this.#callback = null;
-    this.#args = [];
+    this.#args = undefined;
+    this.#arg = undefined;
   }
 
   /**
@@ -176,9 +188,9 @@ export class Handle {
   static {
     runHandle = (handle) => {
       const callback = handle.#callback;
-      if (callback !== null) {
-        callback(...handle.#args);
-      }
+      if (callback === null) return;
+      if (handle.#args === undefined) callback(handle.#arg);
+      else callback(...handle.#args);
     };
   }
 }
@@ -187,8 +199,6 @@ export class Handle {
 export function _runHandle(handle: Handle): void {
   runHandle(handle);
 }
-
-let nextTimerSeq = 0;
 
 /**
  * A callback scheduled with `callLater` or `callAt`. asyncio:
@@ -209,8 +219,6 @@ let nextTimerSeq = 0;
  */
 export class TimerHandle extends Handle {
   #when: number;
-  /** Scheduling order: timers due at the same time run in this order. */
-  readonly seq: number = nextTimerSeq++;
   #onCancel: ((timer: TimerHandle) => void) | undefined;
 
   /**

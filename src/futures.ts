@@ -378,8 +378,9 @@ export class Future<T> implements Promise<T> {
   }
 
   #schedule(callback: StoredCallback): void {
-    if (callback instanceof Wait) this.#loop.callSoon(Future.#resume, callback);
-    else this.#loop.callSoon(callback as DoneCallback<T>, this);
+    if (callback instanceof Wait) {
+      this.#loop._callSoonWith(Future.#resume, callback);
+    } else this.#loop._callSoonWith(callback as DoneCallback<T>, this);
   }
 
   #scheduleCallbacks(): void {

@@ -25,7 +25,7 @@ function wake<T>(future: Sleep<T>, value: T): void {
 
 /**
  * Waits `ms` milliseconds, then resolves to `value`. `sleep(0)` yields to
- * the other tasks for one loop iteration. Cancelling the awaiting task
+ * the other tasks for exactly one loop iteration. Cancelling the awaiting task
  * throws `CancelledError` here and removes the timer. asyncio:
  * `asyncio.sleep()` — in milliseconds, as `setTimeout`.
  *
@@ -61,7 +61,9 @@ export function sleep<T = undefined>(ms: number, value?: T): Future<T> {
   }
   const loop = _findRunningLoop() ?? getEventLoop();
   const future = new Sleep<T>({ loop });
-  if (ms <= 0) loop.callSoon(wake, future, value as T);
+  // Already done, so the await resumes on the next iteration, as asyncio's
+  // sleep(0) yields exactly once.
+  if (ms <= 0) future.setResult(value as T);
   else if (ms !== Infinity) {
     future.timer = loop.callLater(ms, wake, future, value as T);
   }

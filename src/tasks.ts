@@ -99,7 +99,7 @@ export class Task<T> extends Future<T> {
     this.#name = options?.name ?? ++taskCounter;
     loop._registerTask(this as Task<unknown>);
     if (options?.eager) this.#start();
-    else loop.callSoon(startTask, this as Task<unknown>);
+    else loop._callSoonWith(startTask, this as Task<unknown>);
   }
 
   /**

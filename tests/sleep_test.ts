@@ -39,6 +39,23 @@ Deno.test("sleep(0) yields to other tasks for one iteration", async () => {
   }, { clock: new VirtualClock() });
 });
 
+Deno.test("sleep(0) resumes the task in its place among callbacks, as asyncio does", async () => {
+  await run(async () => {
+    const loop = getRunningLoop();
+    const order: string[] = [];
+    loop.callSoon(() => {
+      order.push("cb1");
+      loop.callSoon(() => order.push("cb2"));
+    });
+    await sleep(0);
+    order.push("task");
+    await sleep(0);
+    order.push("task again");
+    // CPython 3.12 prints ['cb1', 'task', 'cb2', 'task again'].
+    assert.deepEqual(order, ["cb1", "task", "cb2", "task again"]);
+  }, { clock: new VirtualClock() });
+});
+
 Deno.test("sleep() wakes concurrent sleepers in deadline order, ties in call order", async () => {
   await run(async () => {
     const order: string[] = [];

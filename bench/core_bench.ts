@@ -1,0 +1,24 @@
+/**
+ * Core benchmarks: `deno task bench`. For the comparison with CPython
+ * asyncio and uvloop in one run, see `compare.ts`.
+ */
+import { spawn, switches, timers } from "./_core_workloads.ts";
+
+Deno.bench({
+  name: "spawn: create and await 200,000 tasks",
+  n: 5,
+  warmup: 1,
+  fn: spawn,
+});
+Deno.bench({
+  name: "switch: 1,000,000 sleep(0) in one task",
+  n: 5,
+  warmup: 1,
+  fn: switches,
+});
+Deno.bench({
+  name: "timers: 200,000 callLater, random delays up to 100 ms",
+  n: 5,
+  warmup: 1,
+  fn: timers,
+});

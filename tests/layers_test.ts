@@ -1,0 +1,125 @@
+/**
+ * The architecture, enforced: every runtime import in src/ points to the
+ * same layer or one below, and there is no import cycle. `import type` may
+ * point anywhere (it vanishes at run time). A new file must be given a layer
+ * here. `deno task layers` runs this file alone.
+ */
+import assert from "node:assert/strict";
+
+const LAYERS: readonly (readonly string[])[] = [
+  // 0: errors and private data structures
+  ["errors.ts", "_deque.ts", "_heap.ts", "_current.ts", "_priority_heap.ts"],
+  // 1: the clock and the loop's interface
+  ["clock.ts", "virtual_clock.ts", "events.ts"],
+  // 2: futures
+  ["futures.ts"],
+  // 3: tasks
+  ["tasks.ts", "sleep.ts"],
+  // 4: composition, locks and queues
+  [
+    "gather.ts",
+    "wait.ts",
+    "shield.ts",
+    "as_completed.ts",
+    "timeouts.ts",
+    "taskgroups.ts",
+    "eager.ts",
+    "_children.ts",
+    "_waiters.ts",
+    "lock.ts",
+    "event.ts",
+    "condition.ts",
+    "semaphore.ts",
+    "barrier.ts",
+    "queues.ts",
+  ],
+  // 5: the Deno adapters (the only files that may touch Deno.*)
+  [],
+  // 6: the concrete loop and the runners
+  ["base_events.ts", "runners.ts"],
+  // 7: testing helpers, for users' tests
+  ["testing.ts"],
+];
+
+const ADAPTER_LAYER = 5;
+const srcDir = new URL("../src/", import.meta.url);
+
+function layerOf(file: string): number {
+  return LAYERS.findIndex((layer) => layer.includes(file));
+}
+
+async function sources(): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for await (const entry of Deno.readDir(srcDir)) {
+    if (entry.isFile && entry.name.endsWith(".ts")) {
+      files.set(
+        entry.name,
+        await Deno.readTextFile(new URL(entry.name, srcDir)),
+      );
+    }
+  }
+  return files;
+}
+
+function runtimeImports(source: string): string[] {
+  const imports: string[] = [];
+  const pattern =
+    /^\s*(import|export)\s+(type\s+)?[^;]*?from\s+"\.\/([^"]+)";/gms;
+  for (const match of source.matchAll(pattern)) {
+    if (match[2] === undefined) imports.push(match[3]);
+  }
+  return imports;
+}
+
+Deno.test("src/ files each have a layer", async () => {
+  const unplaced = [...(await sources()).keys()].filter((f) => layerOf(f) < 0);
+  assert.deepEqual(
+    unplaced,
+    [],
+    "add these files to LAYERS in tests/layers_test.ts",
+  );
+});
+
+Deno.test("src/ runtime imports point to the same layer or below", async () => {
+  const upward: string[] = [];
+  for (const [file, source] of await sources()) {
+    for (const target of runtimeImports(source)) {
+      if (layerOf(target) > layerOf(file)) upward.push(`${file} -> ${target}`);
+    }
+  }
+  assert.deepEqual(upward, []);
+});
+
+Deno.test("src/ has no import cycle", async () => {
+  const files = await sources();
+  const graph = new Map([...files].map(([f, s]) => [f, runtimeImports(s)]));
+  const state = new Map<string, "visiting" | "done">();
+  const cycles: string[] = [];
+  const visit = (file: string, path: string[]) => {
+    if (state.get(file) === "done") return;
+    if (state.get(file) === "visiting") {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(" -> "));
+      return;
+    }
+    state.set(file, "visiting");
+    for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+    state.set(file, "done");
+  };
+  for (const file of graph.keys()) visit(file, []);
+  assert.deepEqual(cycles, []);
+});
+
+Deno.test("only the adapter layer touches Deno.*", async () => {
+  const offenders: string[] = [];
+  for (const [file, source] of await sources()) {
+    if (layerOf(file) === ADAPTER_LAYER) continue;
+    const code = source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
+    if (/\bDeno\./.test(code)) offenders.push(file);
+  }
+  assert.deepEqual(offenders, []);
+});
+
+Deno.test("mod.ts exports nothing from _-prefixed files", async () => {
+  const mod = await Deno.readTextFile(new URL("../mod.ts", import.meta.url));
+  assert.doesNotMatch(mod, /from "\.\/src\/_/);
+});
