@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import {
   type AbstractEventLoop,
   createTask,
-  EventLoop,
+  type EventLoop,
   type ExceptionContext,
   getEventLoop,
   getRunningLoop,
