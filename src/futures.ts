@@ -285,6 +285,21 @@ export class Future<T> implements Promise<T> {
       reject = rej;
     });
     const task = currentTaskStore.getStore();
+    if (task === this) {
+      // A task awaiting itself would never wake (asyncio raises too).
+      const error = new InvalidStateError(
+        `Cannot await task: ${this} cannot await itself`,
+      );
+      if (typeof onRejected !== "function") reject(error);
+      else {
+        try {
+          resolve(onRejected(error));
+        } catch (thrown) {
+          reject(thrown);
+        }
+      }
+      return promise;
+    }
     const wait = new Wait(
       this as Future<unknown>,
       task,

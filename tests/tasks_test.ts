@@ -329,3 +329,12 @@ Deno.test("ensureFuture() passes futures through, runs functions, wraps promises
     future.cancel();
   }, clock());
 });
+
+Deno.test("Task awaiting itself gets InvalidStateError instead of hanging", async () => {
+  await run(async () => {
+    const task: Task<void> = createTask(async () => {
+      await assert.rejects(async () => await task, /cannot await itself/);
+    });
+    await task;
+  }, clock());
+});
