@@ -122,9 +122,13 @@ export class EventLoop implements AbstractEventLoop {
   // add and delete cost more per task than the rest of spawning one.
   #tasks: Task<unknown>[] = [];
   #doneTasks = 0;
-  #unretrieved = new Map<object, UnretrievedRecord>();
-  #unretrievedKeys = new WeakMap<Future<unknown>, object>();
-  #registry = new FinalizationRegistry<object>((key) => this.#reportLost(key));
+  // Failed futures whose exception nobody retrieved yet: reported when the
+  // future is collected, or at the latest by close().
+  #unretrieved = new Set<UnretrievedRecord>();
+  #unretrievedRecords = new WeakMap<Future<unknown>, UnretrievedRecord>();
+  #registry = new FinalizationRegistry<UnretrievedRecord>((record) =>
+    this.#reportLost(record)
+  );
   // While idle: wakes the driver. Undefined while the driver is busy.
   #wakeup: (() => void) | undefined = undefined;
   // Clears the host timer armed while idle.
@@ -387,7 +391,7 @@ export class EventLoop implements AbstractEventLoop {
     this.#ready.clear();
     this.#timers.clear();
     this.#tasks = [];
-    for (const key of [...this.#unretrieved.keys()]) this.#reportLost(key);
+    for (const record of [...this.#unretrieved]) this.#reportLost(record);
     _clearEventLoop(this);
   }
 
@@ -477,22 +481,22 @@ export class EventLoop implements AbstractEventLoop {
 
   /** @internal */
   _trackUnretrieved(future: Future<unknown>, context: ExceptionContext): void {
-    const key = {};
     // The record must not hold the future, or it could never be collected.
     const rest = { ...context };
     delete rest.future;
-    this.#unretrieved.set(key, { future: new WeakRef(future), context: rest });
-    this.#unretrievedKeys.set(future, key);
-    this.#registry.register(future, key, key);
+    const record = { future: new WeakRef(future), context: rest };
+    this.#unretrieved.add(record);
+    this.#unretrievedRecords.set(future, record);
+    this.#registry.register(future, record, record);
   }
 
   /** @internal */
   _untrackUnretrieved(future: Future<unknown>): void {
-    const key = this.#unretrievedKeys.get(future);
-    if (key === undefined) return;
-    this.#unretrievedKeys.delete(future);
-    this.#unretrieved.delete(key);
-    this.#registry.unregister(key);
+    const record = this.#unretrievedRecords.get(future);
+    if (record === undefined) return;
+    this.#unretrievedRecords.delete(future);
+    this.#unretrieved.delete(record);
+    this.#registry.unregister(record);
   }
 
   /** @internal */
@@ -532,19 +536,16 @@ export class EventLoop implements AbstractEventLoop {
     return this.#tasks.filter((task) => !task.done());
   }
 
-  #reportLost(key: object): void {
-    const record = this.#unretrieved.get(key);
-    if (record === undefined) return;
-    this.#unretrieved.delete(key);
-    this.#registry.unregister(key);
+  #reportLost(record: UnretrievedRecord): void {
+    if (!this.#unretrieved.delete(record)) return;
+    this.#registry.unregister(record);
     const future = record.future.deref();
-    if (future !== undefined) this.#unretrievedKeys.delete(future);
-    this.callExceptionHandler(
-      future === undefined ? { ...record.context } : {
-        ...record.context,
-        future,
-      },
-    );
+    if (future === undefined) {
+      this.callExceptionHandler({ ...record.context });
+      return;
+    }
+    this.#unretrievedRecords.delete(future);
+    this.callExceptionHandler({ ...record.context, future });
   }
 
   #timerCancelled(): void {
