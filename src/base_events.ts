@@ -204,7 +204,7 @@ export class EventLoop implements AbstractEventLoop {
     ...args: A
   ): TimerHandle {
     checkTime("callLater", "delay", delay);
-    return this.callAt(this.time() + delay, callback, ...args);
+    return this.#scheduleAt("callLater", this.time() + delay, callback, args);
   }
 
   /**
@@ -225,8 +225,17 @@ export class EventLoop implements AbstractEventLoop {
     ...args: A
   ): TimerHandle {
     checkTime("callAt", "when", when);
-    if (this.#closed) throw closedError("callAt");
-    if (typeof callback !== "function") throw notCallable("callAt", callback);
+    return this.#scheduleAt("callAt", when, callback, args);
+  }
+
+  #scheduleAt<A extends unknown[]>(
+    method: string,
+    when: number,
+    callback: (...args: A) => void,
+    args: A,
+  ): TimerHandle {
+    if (this.#closed) throw closedError(method);
+    if (typeof callback !== "function") throw notCallable(method, callback);
     const timer = new TimerHandle(
       when,
       callback,

@@ -189,8 +189,10 @@ export class Handle {
     runHandle = (handle) => {
       const callback = handle.#callback;
       if (callback === null) return;
-      if (handle.#args === undefined) callback(handle.#arg);
-      else callback(...handle.#args);
+      const args = handle.#args;
+      if (args === undefined) callback(handle.#arg);
+      else if (args.length === 0) callback();
+      else callback(...args);
     };
   }
 }
