@@ -14,6 +14,11 @@ export const EXAMPLES: readonly Example[] = [
   { name: "hello_world", about: "a basic coroutine", flags: [] },
   { name: "two_tasks", about: "two tasks running concurrently", flags: [] },
   { name: "event_loop", about: "the event loop used directly", flags: [] },
+  {
+    name: "structured_concurrency",
+    about: "fetches under one deadline with a TaskGroup",
+    flags: [],
+  },
 ];
 
 async function runExample(example: Example): Promise<boolean> {

@@ -191,3 +191,58 @@ export class BrokenBarrierError extends Error {
     this.name = "BrokenBarrierError";
   }
 }
+
+/**
+ * Thrown by `taskGroup` (and a `TaskGroup` ended by `await using`) when
+ * tasks of the group failed: `errors` holds every error, in the order they
+ * happened — the tasks' and the body's own. asyncio raises an
+ * `ExceptionGroup`; this is JavaScript's `AggregateError` for it.
+ *
+ * @example Reading every error of a group
+ * ```ts
+ * import { run, sleep, taskGroup, TaskGroupError } from "@aio/asyncio";
+ * import { VirtualClock } from "@aio/asyncio/testing";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const error = await taskGroup(async (group) => {
+ *     group.createTask(async () => {
+ *       await sleep(10);
+ *       throw new RangeError("first");
+ *     });
+ *     group.createTask(async () => {
+ *       try {
+ *         await sleep(1000);
+ *       } catch {
+ *         throw new TypeError("second, while cancelled");
+ *       }
+ *     });
+ *   }).catch((e) => e);
+ *   assert.ok(error instanceof TaskGroupError);
+ *   assert.ok(error instanceof AggregateError);
+ *   assert.deepEqual(error.errors.map((e) => e.message), [
+ *     "first",
+ *     "second, while cancelled",
+ *   ]);
+ * }, { clock: new VirtualClock() });
+ * ```
+ */
+export class TaskGroupError extends AggregateError {
+  /**
+   * Creates a TaskGroupError.
+   *
+   * @param errors The errors, in the order they happened.
+   * @param message Details; by default how many errors there are.
+   */
+  constructor(errors: Iterable<unknown>, message?: string) {
+    const list = [...errors];
+    super(
+      list,
+      message ??
+        `Unhandled errors in a TaskGroup (${list.length} sub-error${
+          list.length === 1 ? "" : "s"
+        })`,
+    );
+    this.name = "TaskGroupError";
+  }
+}

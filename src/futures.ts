@@ -58,14 +58,16 @@ class Wait {
 }
 
 /**
- * Cancels one wait of a task being cancelled: a pending future is cancelled
- * (a Task only gets the request); a future already done, whose callbacks
- * have not run yet, makes this wait throw CancelledError instead of handing
- * over its result.
+ * Cancels one wait of a task being cancelled: the awaited future is
+ * cancelled (a Task only gets the request). If it refuses — it is already
+ * done with its callbacks not run yet, or it declines as gather's future
+ * does when no child could be cancelled — this wait throws CancelledError
+ * when it resumes instead of handing over the result, as asyncio's
+ * `_must_cancel` does.
  */
 export function _cancelWait(wait: object, message?: string): void {
   const w = wait as Wait;
-  if (!w.future.cancel(message) && w.future.done()) {
+  if (!w.future.cancel(message)) {
     w.cancelRequested = true;
     w.cancelMessage = message;
   }

@@ -22,8 +22,10 @@ export interface TaskOptions {
   name?: string;
   /**
    * Start the body at once, inside `createTask`, instead of on the next
-   * loop iteration (asyncio 3.12's eager tasks). A body that finishes
-   * without suspending completes the task before `createTask` returns.
+   * loop iteration (asyncio 3.12's eager tasks). A plain function that
+   * returns a value completes the task before `createTask` returns; an
+   * `async` body that never awaits the loop completes it a microtask
+   * later, when its promise settles.
    */
   eager?: boolean;
   /** The loop; the running loop by default. */

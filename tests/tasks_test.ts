@@ -338,3 +338,29 @@ Deno.test("Task awaiting itself gets InvalidStateError instead of hanging", asyn
     await task;
   }, clock());
 });
+
+/** A future whose cancel() refuses, as asyncio allows subclasses to. */
+class Uncancellable<T> extends Future<T> {
+  override cancel(_message?: string): boolean {
+    return false;
+  }
+}
+
+Deno.test("Task.cancel() while awaiting a future that refuses cancel() is delivered when it completes", async () => {
+  await run(async () => {
+    const future = new Uncancellable<number>();
+    const steps: string[] = [];
+    const task = createTask(async () => {
+      const value = await future; // throws CancelledError, as in asyncio
+      steps.push(`got ${value}`);
+      await sleep(10);
+      steps.push("ran on");
+    });
+    await waitAllTasksBlocked();
+    assert.equal(task.cancel(), true);
+    future.setResult(1);
+    await assert.rejects(task, CancelledError);
+    assert.deepEqual(steps, []);
+    assert.ok(task.cancelled());
+  }, clock());
+});

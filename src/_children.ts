@@ -1,0 +1,136 @@
+/**
+ * Private helpers for the composition functions: telling awaitables from
+ * collections and options, turning awaitables into the Futures they wait
+ * on, and checking durations. `mod.ts` never exports this file.
+ */
+import { CancelledError } from "./errors.ts";
+import {
+  _findRunningLoop,
+  type AbstractEventLoop,
+  getEventLoop,
+} from "./events.ts";
+import { Future } from "./futures.ts";
+import { type Awaitable, ensureFuture } from "./tasks.ts";
+
+/** Whether `value` has a `then` method, as `await` sees it. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+/** Whether `value` is a Future, a promise or a coroutine function. */
+export function isAwaitable(value: unknown): value is Awaitable<unknown> {
+  return typeof value === "function" || isThenable(value);
+}
+
+/** Whether `value` is an iterable of awaitables rather than one awaitable. */
+export function isCollection(value: unknown): value is Iterable<unknown> {
+  return value !== null && typeof value === "object" && !isThenable(value) &&
+    typeof (value as Iterable<unknown>)[Symbol.iterator] === "function";
+}
+
+/** Whether `value` is a plain `{ ... }` object: an options bag. */
+export function isPlainObject(
+  value: unknown,
+): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object" || isThenable(value)) {
+    return false;
+  }
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Names a value's kind for error messages: "null", "a number", "a Future". */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (value instanceof Future) return `a ${value.constructor.name}`;
+  if (Array.isArray(value)) return "an array";
+  if (isThenable(value)) return "a promise";
+  const type = typeof value;
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/**
+ * Checks a duration or deadline in milliseconds; `null` and `undefined`
+ * mean "none" and come back as `null`.
+ */
+export function checkTime(
+  action: string,
+  name: string,
+  value: unknown,
+): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot ${action}: expected ${name} as a number of milliseconds or null, got ${
+        describe(value)
+      }`,
+    );
+  }
+  if (Number.isNaN(value)) {
+    throw new RangeError(`Cannot ${action}: ${name} is NaN`);
+  }
+  return value;
+}
+
+/**
+ * The Futures to wait on for `aws`, one per item, in order: Futures and
+ * Tasks as they are, a promise wrapped once however often it appears, and
+ * a function started as a new Task each time it appears (each call is a
+ * new coroutine). Every item is checked before any task starts, so bad
+ * input leaves nothing running.
+ */
+export function toFutures(
+  action: string,
+  aws: Iterable<unknown>,
+): { futures: Future<unknown>[]; loop: AbstractEventLoop } {
+  const items = Array.isArray(aws) ? aws : [...aws];
+  let loop: AbstractEventLoop | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (item instanceof Future) {
+      if (loop === undefined) loop = item.getLoop();
+      else if (item.getLoop() !== loop) {
+        throw new TypeError(
+          `Cannot ${action}: the ${item.constructor.name} at index ${i} is bound to a different event loop`,
+        );
+      }
+    } else if (!isAwaitable(item)) {
+      throw new TypeError(
+        `Cannot ${action}: expected a Future, Task, promise or function at index ${i}, got ${
+          describe(item)
+        }`,
+      );
+    }
+  }
+  loop ??= _findRunningLoop() ?? getEventLoop();
+  const futures: Future<unknown>[] = new Array(items.length);
+  let wrapped: Map<object, Future<unknown>> | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as Awaitable<unknown>;
+    if (item instanceof Future || typeof item === "function") {
+      futures[i] = ensureFuture(item, { loop });
+      continue;
+    }
+    wrapped ??= new Map();
+    let future = wrapped.get(item);
+    if (future === undefined) {
+      future = ensureFuture(item, { loop });
+      wrapped.set(item, future);
+    }
+    futures[i] = future;
+  }
+  return { futures, loop };
+}
+
+/** The CancelledError a cancelled future throws, with its message. */
+export function cancelledErrorOf(future: Future<unknown>): CancelledError {
+  try {
+    future.result();
+  } catch (error) {
+    if (error instanceof CancelledError) return error;
+  }
+  return new CancelledError();
+}

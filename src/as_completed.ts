@@ -1,0 +1,289 @@
+/**
+ * `asCompleted`: iterate over the results of awaitables in the order they
+ * finish, as asyncio's `asyncio.as_completed()`.
+ *
+ * @module
+ */
+import {
+  checkTime,
+  describe,
+  isAwaitable,
+  isCollection,
+  toFutures,
+} from "./_children.ts";
+import { TimeoutError } from "./errors.ts";
+import type { AbstractEventLoop, Handle } from "./events.ts";
+import type { Future } from "./futures.ts";
+import type { Awaitable } from "./tasks.ts";
+
+/** Options for `asCompleted`. */
+export interface AsCompletedOptions {
+  /**
+   * Milliseconds after which the iteration throws `TimeoutError` instead
+   * of yielding the rest (which keep running); `null` or `undefined` (the
+   * default) waits without limit.
+   */
+  timeout?: number | null;
+}
+
+/**
+ * What `asCompleted` returns: iterate it with `for await` to get each
+ * result as soon as it is ready (the first error ends the loop), or with
+ * a plain `for` to get, in order, a promise for each next result (to
+ * handle each error on its own).
+ */
+export interface AsCompleted<T> extends AsyncIterable<T> {
+  /**
+   * Promises for the results, in completion order: the first settles
+   * with the first awaitable to finish, and so on.
+   *
+   * @returns An iterator of promises.
+   */
+  [Symbol.iterator](): Iterator<Promise<T>>;
+}
+
+/** The shared state of both iteration styles. */
+class Completions<T> {
+  #loop: AbstractEventLoop;
+  #todo: Set<Future<T>>;
+  #left: number;
+  // Futures done and not yet handed out; `null` marks a timeout.
+  #done: (Future<T> | null)[] = [];
+  #head = 0;
+  // Calls of next() waiting for the queue, first come first served.
+  #waiters: Future<void>[] = [];
+  #timer: Handle | undefined = undefined;
+  #stopped = false;
+  #onDone = (future: Future<T>): void => this.#completed(future);
+
+  constructor(
+    futures: Set<Future<T>>,
+    loop: AbstractEventLoop,
+    ms: number | null,
+  ) {
+    this.#loop = loop;
+    this.#todo = futures;
+    this.#left = futures.size;
+    for (const future of futures) future.addDoneCallback(this.#onDone);
+    if (futures.size > 0 && ms !== null && ms !== Infinity) {
+      this.#timer = loop.callLater(ms, () => this.#timedOut());
+    }
+  }
+
+  /** Whether another future (or timeout) is still to come. */
+  hasNext(): boolean {
+    return this.#left > 0;
+  }
+
+  /**
+   * Waits for the next future to be done; throws TimeoutError after a
+   * timeout. Cancelling the awaiting task loses nothing: the next future
+   * stays queued for the next call. The future comes wrapped: a promise
+   * resolved with a Future would adopt its result instead.
+   */
+  async next(): Promise<{ readonly future: Future<T> }> {
+    this.#left--;
+    let first = false;
+    while (this.#head === this.#done.length) {
+      const waiter = this.#loop.createFuture<void>();
+      // Woken for an item another call took: keep our place in line.
+      if (first) this.#waiters.unshift(waiter);
+      else this.#waiters.push(waiter);
+      try {
+        await waiter;
+      } catch (error) {
+        const index = this.#waiters.indexOf(waiter);
+        if (index >= 0) this.#waiters.splice(index, 1);
+        else this.#wakeOne(); // we were woken: pass the item on
+        if (!this.#stopped) this.#left++;
+        this.#cleanUpIfStopped();
+        throw error;
+      }
+      first = true;
+    }
+    const future = this.#done[this.#head];
+    this.#done[this.#head++] = null;
+    if (this.#head === this.#done.length) {
+      this.#done = [];
+      this.#head = 0;
+    }
+    this.#cleanUpIfStopped();
+    if (future === null) {
+      throw new TimeoutError("Timed out: asCompleted timeout passed");
+    }
+    return { future };
+  }
+
+  /**
+   * Stops early: nothing more is handed out, and once the calls already
+   * waiting are served, no callbacks and no timer are left. The futures
+   * keep running.
+   */
+  stop(): void {
+    this.#left = 0;
+    this.#stopped = true;
+    this.#cleanUpIfStopped();
+  }
+
+  #cleanUpIfStopped(): void {
+    if (!this.#stopped || this.#waiters.length > 0) return;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    for (const future of this.#todo) future.removeDoneCallback(this.#onDone);
+    this.#todo.clear();
+  }
+
+  #wakeOne(): void {
+    if (this.#head === this.#done.length) return;
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined && !waiter.done()) waiter.setResult();
+  }
+
+  #push(item: Future<T> | null): void {
+    this.#done.push(item);
+    this.#wakeOne();
+  }
+
+  #completed(future: Future<T>): void {
+    if (!this.#todo.delete(future)) return;
+    this.#push(future);
+    if (this.#todo.size === 0) {
+      this.#timer?.cancel();
+      this.#timer = undefined;
+    }
+  }
+
+  #timedOut(): void {
+    this.#timer = undefined;
+    for (const future of this.#todo) {
+      future.removeDoneCallback(this.#onDone);
+      this.#push(null);
+    }
+    this.#todo.clear();
+  }
+}
+
+/**
+ * Runs awaitables concurrently and hands out their results in the order
+ * they finish. asyncio: `asyncio.as_completed()`.
+ *
+ * `for await (const result of asCompleted(aws))` gives each result as it
+ * arrives; an awaitable that fails throws its error there, which ends the
+ * loop. `for (const next of asCompleted(aws))` gives a promise per
+ * awaitable, the first settling with the first to finish: `await next`
+ * inside a `try` to handle each error and go on (asyncio's plain
+ * iteration). A function is started as its own Task, a promise wrapped in
+ * a Future; the same Future or promise given twice counts once.
+ *
+ * Unlike asyncio 3.13's `async for`, which yields the finished Futures
+ * themselves, `for await` yields results: JavaScript and TypeScript take
+ * a thenable yielded by an async iterator for its value. To know which
+ * task finished, let it return something that says so, or loop over
+ * `wait(pending, { returnWhen: FIRST_COMPLETED })`.
+ *
+ * If `timeout` passes first, the next iteration throws `TimeoutError`.
+ * Leaving the loop early (`break`, an error, a timeout) cancels nothing:
+ * what has not finished keeps running; cancel it yourself if needed.
+ *
+ * @typeParam T The result type.
+ * @param aws An iterable of Tasks, Futures, promises or functions.
+ * @param options `timeout` in milliseconds.
+ * @returns An async iterable of results, also iterable as promises.
+ * @throws {TypeError} If `aws` is not an iterable of awaitables.
+ * @throws {RangeError} If `timeout` is NaN.
+ *
+ * @example Results as they arrive
+ * ```ts
+ * import { asCompleted, run, sleep } from "@aio/asyncio";
+ * import { VirtualClock } from "@aio/asyncio/testing";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const mirrors = [300, 100, 200].map((ms) => () =>
+ *     sleep(ms, `mirror ${ms}`)
+ *   );
+ *   const order: string[] = [];
+ *   for await (const answer of asCompleted(mirrors)) order.push(answer);
+ *   assert.deepEqual(order, ["mirror 100", "mirror 200", "mirror 300"]);
+ * }, { clock: new VirtualClock() });
+ * ```
+ *
+ * @example Handling each failure, with a timeout
+ * ```ts
+ * import { asCompleted, run, sleep, TimeoutError } from "@aio/asyncio";
+ * import { VirtualClock } from "@aio/asyncio/testing";
+ * import assert from "node:assert/strict";
+ *
+ * async function check(ms: number) {
+ *   await sleep(ms);
+ *   if (ms === 200) throw new Error(`check ${ms} failed`);
+ *   return `check ${ms} passed`;
+ * }
+ *
+ * await run(async () => {
+ *   const log: string[] = [];
+ *   const checks = [100, 200, 5000].map((ms) => () => check(ms));
+ *   for (const next of asCompleted(checks, { timeout: 1000 })) {
+ *     try {
+ *       log.push(await next);
+ *     } catch (error) {
+ *       if (error instanceof TimeoutError) {
+ *         log.push("gave up");
+ *         break;
+ *       }
+ *       log.push((error as Error).message);
+ *     }
+ *   }
+ *   assert.deepEqual(log, ["check 100 passed", "check 200 failed", "gave up"]);
+ * }, { clock: new VirtualClock() });
+ * ```
+ */
+export function asCompleted<T>(
+  aws: Iterable<Awaitable<T>>,
+  options?: AsCompletedOptions,
+): AsCompleted<T> {
+  if (isAwaitable(aws) || !isCollection(aws)) {
+    throw new TypeError(
+      `Cannot iterate as completed: expected an iterable of awaitables, got ${
+        describe(aws)
+      }`,
+    );
+  }
+  const ms = checkTime("iterate as completed", "timeout", options?.timeout);
+  const { futures, loop } = toFutures("iterate as completed", aws);
+  const completions = new Completions(
+    new Set(futures) as Set<Future<T>>,
+    loop,
+    ms,
+  );
+  const nextResult = async (): Promise<T> => {
+    const { future } = await completions.next();
+    return future.result();
+  };
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T> {
+      return {
+        async next(): Promise<IteratorResult<T>> {
+          if (!completions.hasNext()) return { done: true, value: undefined };
+          return { done: false, value: await nextResult() };
+        },
+        async return(): Promise<IteratorResult<T>> {
+          completions.stop();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+    [Symbol.iterator](): Iterator<Promise<T>> {
+      return {
+        next(): IteratorResult<Promise<T>> {
+          if (!completions.hasNext()) return { done: true, value: undefined };
+          return { done: false, value: nextResult() };
+        },
+        return(): IteratorResult<Promise<T>> {
+          completions.stop();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
