@@ -142,16 +142,20 @@ export function gather<T>(
   aws: Iterable<Awaitable<T>>,
   options: GatherOptions & { returnExceptions: true },
 ): Future<(T | Error)[]>;
+/** Gathers a collection; see the first signature. @returns A Future for the results. */
 export function gather<T>(
   aws: Iterable<Awaitable<T>>,
   options?: GatherOptions,
 ): Future<T[]>;
+/** Gathers the arguments, errors as results. @returns A Future for the results. */
 export function gather<A extends readonly Awaitable<unknown>[]>(
   ...args: [...A, GatherOptions & { returnExceptions: true }]
 ): Future<GatherSettledResults<A>>;
+/** Gathers the arguments, with options. @returns A Future for the results. */
 export function gather<A extends readonly Awaitable<unknown>[]>(
   ...args: [...A, GatherOptions]
 ): Future<GatherResults<A>>;
+/** Gathers the arguments. @returns A Future for the results. */
 export function gather<A extends readonly Awaitable<unknown>[]>(
   ...aws: A
 ): Future<GatherResults<A>>;

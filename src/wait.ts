@@ -93,6 +93,7 @@ export function wait<F extends Future<unknown>>(
   aws: Iterable<F>,
   options?: WaitOptions,
 ): Promise<[Set<F>, Set<F>]>;
+/** Waits for promises and functions too; see the first signature. @returns `[done, pending]`. */
 export function wait<T>(
   aws: Iterable<Awaitable<T>>,
   options?: WaitOptions,
