@@ -34,3 +34,16 @@ export let awaitHooks: AwaitHooks = {
 export function setAwaitHooks(hooks: AwaitHooks): void {
   awaitHooks = hooks;
 }
+
+/**
+ * The task whose step a loop callback just resumed and that has not yet
+ * reached its next loop await or its end. The loop keeps passing microtask
+ * turns while it is set, so the whole step — even one that returns through
+ * several async functions — runs before the next ready callback, as CPython
+ * runs `Task.__step` inline.
+ */
+export let resumingTask: object | undefined = undefined;
+
+export function setResumingTask(task: object | undefined): void {
+  resumingTask = task;
+}

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { resumingTask, setResumingTask } from "./_current.ts";
 import { Deque } from "./_deque.ts";
 import { TimerHeap } from "./_heap.ts";
 import { type Clock, RealClock } from "./clock.ts";
@@ -42,6 +43,8 @@ export interface EventLoopOptions {
 
 /** A callback slower than this, in debug mode, is reported. asyncio: 100 ms. */
 const SLOW_CALLBACK_MS = 100;
+/** Microtask turns a resumed task's step may take before the next callback. */
+const MAX_STEP_TURNS = 64;
 /** Yield to the host after this much real time of uninterrupted work. */
 const SLICE_MS = 1;
 /** Drop cancelled timers from the heap once they are this share of it. */
@@ -609,9 +612,18 @@ export class EventLoop implements AbstractEventLoop {
         const handle = ready.shift()!;
         if (handle.cancelled()) continue;
         this.#runHandle(handle);
-        // One microtask turn: a task this callback woke runs its step now,
-        // before the next callback, as CPython runs Task.__step inline.
+        // A task this callback woke runs its whole step now, before the
+        // next callback, as CPython runs Task.__step inline: microtask
+        // turns pass until it reaches its next loop await or its end (or
+        // the bound, for a step that waits on a plain promise).
         await null;
+        for (let turn = 0; resumingTask !== undefined; turn++) {
+          if (turn === MAX_STEP_TURNS) {
+            setResumingTask(undefined);
+            break;
+          }
+          await null;
+        }
         if (
           (++counter & 63) === 0 && performance.now() - sliceStart > SLICE_MS
         ) {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { awaitHooks, currentTaskStore } from "./_current.ts";
+import { awaitHooks, currentTaskStore, setResumingTask } from "./_current.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import {
   _findRunningLoop,
@@ -414,7 +414,10 @@ export class Future<T> implements Promise<T> {
   /** Resumes one `then`/`await` of a done future, on the loop. */
   static #resume(wait: Wait): void {
     const future = wait.future;
-    if (wait.task !== undefined) awaitHooks.end(wait.task, wait);
+    if (wait.task !== undefined) {
+      awaitHooks.end(wait.task, wait);
+      setResumingTask(wait.task);
+    }
     let failed = true;
     let outcome: unknown;
     if (wait.cancelRequested) {

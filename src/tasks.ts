@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { currentTaskStore, setAwaitHooks } from "./_current.ts";
+import {
+  currentTaskStore,
+  resumingTask,
+  setAwaitHooks,
+  setResumingTask,
+} from "./_current.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import {
   _findRunningLoop,
@@ -260,6 +265,7 @@ export class Task<T> extends Future<T> {
   }
 
   #finish(ok: boolean, outcome: unknown): void {
+    if (resumingTask === this) setResumingTask(undefined);
     if (this.done()) return;
     this.getLoop()._unregisterTask(this as Task<unknown>);
     if (ok && this.#mustCancel) {
@@ -284,6 +290,7 @@ export class Task<T> extends Future<T> {
     setAwaitHooks({
       begin(owner, wait) {
         const task = owner as Task<unknown>;
+        if (resumingTask === task) setResumingTask(undefined); // step ended
         if (task.done()) return false;
         if (task.#wait === undefined) task.#wait = wait;
         else (task.#moreWaits ??= new Set()).add(wait);
