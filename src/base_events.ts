@@ -9,6 +9,7 @@
 import { resumingTask, setResumingTask } from "./_current.ts";
 import { Deque } from "./_deque.ts";
 import { TimerHeap } from "./_heap.ts";
+import { listenForSignal, type Signal } from "./_signals.ts";
 import { type Clock, RealClock } from "./clock.ts";
 import { InvalidStateError } from "./errors.ts";
 import {
@@ -32,6 +33,8 @@ import {
   Task,
   type TaskOptions,
 } from "./tasks.ts";
+
+export type { Signal } from "./_signals.ts";
 
 /** Options for `newEventLoop` and `new EventLoop()`. */
 export interface EventLoopOptions {
@@ -137,6 +140,8 @@ export class EventLoop implements AbstractEventLoop {
   // Clears the host timer armed while idle.
   #hostTimer: (() => void) | undefined = undefined;
   #idleWaiters: Future<void>[] = [];
+  // Per signal, the function that stops listening for it.
+  #signalHandlers = new Map<Signal, () => void>();
   #ioInFlight = 0;
   #onTimerCancel = (): void => this.#timerCancelled();
 
@@ -400,11 +405,57 @@ export class EventLoop implements AbstractEventLoop {
     }
     if (this.#closed) return;
     this.#closed = true;
+    for (const signal of [...this.#signalHandlers.keys()]) {
+      this.removeSignalHandler(signal);
+    }
     this.#ready.clear();
     this.#timers.clear();
     this.#tasks = [];
     for (const record of [...this.#unretrieved]) this.#reportLost(record);
     _clearEventLoop(this);
+  }
+
+  /**
+   * Calls `callback(...args)` on the loop whenever `signal` arrives,
+   * replacing the handler that signal had. asyncio:
+   * `loop.add_signal_handler()`. Listening keeps the process alive until
+   * the handler is removed or the loop closes.
+   *
+   * @param signal A signal name, such as `"SIGTERM"` or `"SIGHUP"`.
+   * @param callback Called through `callSoon` when the signal arrives.
+   * @param args Its arguments.
+   * @throws {TypeError} If `signal` is unknown or cannot be caught
+   * (SIGKILL, SIGSTOP), or `callback` is not a function.
+   * @throws {InvalidStateError} If the loop is closed.
+   */
+  addSignalHandler<A extends unknown[]>(
+    signal: Signal,
+    callback: (...args: A) => void,
+    ...args: A
+  ): void {
+    if (this.#closed) throw closedError("addSignalHandler");
+    if (typeof callback !== "function") {
+      throw notCallable("addSignalHandler", callback);
+    }
+    const stop = listenForSignal(signal, () => {
+      if (!this.#closed) this.callSoon(callback, ...args);
+    });
+    this.removeSignalHandler(signal);
+    this.#signalHandlers.set(signal, stop);
+  }
+
+  /**
+   * Stops handling `signal`. asyncio: `loop.remove_signal_handler()`.
+   *
+   * @param signal The signal name.
+   * @returns Whether a handler was removed.
+   */
+  removeSignalHandler(signal: Signal): boolean {
+    const stop = this.#signalHandlers.get(signal);
+    if (stop === undefined) return false;
+    this.#signalHandlers.delete(signal);
+    stop();
+    return true;
   }
 
   /**

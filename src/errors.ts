@@ -193,6 +193,33 @@ export class BrokenBarrierError extends Error {
 }
 
 /**
+ * Thrown by `Runner.run()` when Ctrl-C (SIGINT) cancelled the main task
+ * and it ended cancelled. `run()` handles it as Python's interpreter does:
+ * after the cleanup it exits the process with status 130. asyncio:
+ * `KeyboardInterrupt`.
+ *
+ * @example Telling an interrupt apart
+ * ```ts
+ * import { KeyboardInterrupt } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new KeyboardInterrupt();
+ * assert.equal(error.name, "KeyboardInterrupt");
+ * ```
+ */
+export class KeyboardInterrupt extends Error {
+  /**
+   * Creates a KeyboardInterrupt.
+   *
+   * @param message Details.
+   */
+  constructor(message = "Interrupted by SIGINT") {
+    super(message);
+    this.name = "KeyboardInterrupt";
+  }
+}
+
+/**
  * Thrown by `taskGroup` (and a `TaskGroup` ended by `await using`) when
  * tasks of the group failed: `errors` holds every error, in the order they
  * happened — the tasks' and the body's own. asyncio raises an

@@ -5,14 +5,23 @@
  */
 import { EventLoop } from "./base_events.ts";
 import type { Clock } from "./clock.ts";
-import { InvalidStateError } from "./errors.ts";
+import {
+  canListenForSignals,
+  exitProcess,
+  listenForSignal,
+} from "./_signals.ts";
+import {
+  CancelledError,
+  InvalidStateError,
+  KeyboardInterrupt,
+} from "./errors.ts";
 import {
   _findRunningLoop,
   type CoroutineFunction,
   setEventLoop,
 } from "./events.ts";
 import type { Future } from "./futures.ts";
-import type { Task } from "./tasks.ts";
+import { ensureFuture, type Task } from "./tasks.ts";
 
 /** Options for `run` and `new Runner()`. */
 export interface RunOptions {
@@ -20,6 +29,12 @@ export interface RunOptions {
   debug?: boolean;
   /** The loop's clock: a `VirtualClock` in tests. */
   clock?: Clock;
+  /**
+   * Turn Ctrl-C (SIGINT) into cancellation of the main task, as asyncio's
+   * Runner does; a second Ctrl-C exits at once with status 130. On by
+   * default where the runtime has signals.
+   */
+  handleSigint?: boolean;
 }
 
 /**
@@ -101,11 +116,32 @@ export class Runner {
     }
     const loop = this.getLoop();
     this.#running = true;
+    const task = ensureFuture(
+      typeof main === "function" ? () => main() : main,
+      { loop },
+    );
+    let interrupts = 0;
+    const stopListening = this.#options.handleSigint !== false &&
+        canListenForSignals()
+      ? listenForSignal("SIGINT", () => {
+        interrupts++;
+        if (interrupts === 1 && !task.done()) task.cancel();
+        else exitProcess(130);
+      })
+      : undefined;
     try {
-      return await loop.runUntilComplete(
-        typeof main === "function" ? () => main() : main,
-      );
+      return await loop.runUntilComplete(task);
+    } catch (error) {
+      // Interrupted and the main task let the cancellation through.
+      if (
+        error instanceof CancelledError && interrupts > 0 &&
+        (!("uncancel" in task) || (task as Task<T>).uncancel() === 0)
+      ) {
+        throw new KeyboardInterrupt();
+      }
+      throw error;
     } finally {
+      stopListening?.();
       this.#running = false;
     }
   }
@@ -162,6 +198,11 @@ async function cancelAllTasks(loop: EventLoop): Promise<void> {
  * pending, waits for their cleanup, and closes the loop. asyncio:
  * `asyncio.run()`.
  *
+ * Ctrl-C (SIGINT) cancels `main`, so its cleanup code runs; if `main` ends
+ * cancelled, `run` closes the loop and exits the process with status 130,
+ * as Python does on an uncaught KeyboardInterrupt (use `Runner`, which
+ * throws `KeyboardInterrupt` instead, to handle it yourself).
+ *
  * @typeParam T The result type.
  * @param main A coroutine function: `run(main)`, not `run(main())`.
  * @param options Debug mode and clock.
@@ -201,6 +242,15 @@ export async function run<T>(
   const runner = new Runner(options);
   try {
     return await runner.run(main);
+  } catch (error) {
+    if (error instanceof KeyboardInterrupt) {
+      // As Python's interpreter ends on an uncaught KeyboardInterrupt: the
+      // cleanup has run (below), then the conventional status for SIGINT.
+      await runner.close();
+      console.error("KeyboardInterrupt");
+      exitProcess(130);
+    }
+    throw error;
   } finally {
     await runner.close();
   }

@@ -34,7 +34,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "queues.ts",
   ],
   // 5: the Deno adapters (the only files that may touch Deno.*)
-  [],
+  ["_signals.ts"],
   // 6: the concrete loop and the runners
   ["base_events.ts", "runners.ts"],
   // 7: testing helpers, for users' tests

@@ -1,0 +1,75 @@
+/**
+ * The Deno adapter for OS signals: the loop's `addSignalHandler` and
+ * `run()`'s Ctrl-C handling listen through it, so the rest of the core
+ * never touches `Deno.*` (and still loads on Node and Bun).
+ */
+
+/**
+ * A signal name, such as `"SIGINT"` or `"SIGTERM"`: the names
+ * `Deno.Signal` accepts, spelled out so the type needs no Deno namespace.
+ */
+export type Signal =
+  | "SIGABRT"
+  | "SIGALRM"
+  | "SIGBREAK"
+  | "SIGBUS"
+  | "SIGCHLD"
+  | "SIGCONT"
+  | "SIGEMT"
+  | "SIGFPE"
+  | "SIGHUP"
+  | "SIGILL"
+  | "SIGINFO"
+  | "SIGINT"
+  | "SIGIO"
+  | "SIGPOLL"
+  | "SIGPROF"
+  | "SIGPWR"
+  | "SIGQUIT"
+  | "SIGSEGV"
+  | "SIGSTKFLT"
+  | "SIGSTOP"
+  | "SIGSYS"
+  | "SIGTERM"
+  | "SIGTRAP"
+  | "SIGTSTP"
+  | "SIGTTIN"
+  | "SIGTTOU"
+  | "SIGURG"
+  | "SIGUSR1"
+  | "SIGUSR2"
+  | "SIGVTALRM"
+  | "SIGWINCH"
+  | "SIGXCPU"
+  | "SIGXFSZ";
+
+/**
+ * Calls `handler` whenever `signal` arrives, until the returned function is
+ * called.
+ *
+ * @throws {TypeError} For an unknown signal, or one that cannot be caught
+ * (SIGKILL, SIGSTOP), as `Deno.addSignalListener` does.
+ */
+export function listenForSignal(
+  signal: Signal,
+  handler: () => void,
+): () => void {
+  if (typeof Deno === "undefined") {
+    throw new TypeError(
+      "Cannot listen for signals: this runtime has no Deno.addSignalListener",
+    );
+  }
+  Deno.addSignalListener(signal, handler);
+  return () => Deno.removeSignalListener(signal, handler);
+}
+
+/** Whether this runtime can listen for signals at all. */
+export function canListenForSignals(): boolean {
+  return typeof Deno !== "undefined" &&
+    typeof Deno.addSignalListener === "function";
+}
+
+/** Ends the process with `code`, as an uncaught KeyboardInterrupt does in Python. */
+export function exitProcess(code: number): never {
+  Deno.exit(code);
+}
