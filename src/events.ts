@@ -9,6 +9,7 @@
  */
 import { InvalidStateError } from "./errors.ts";
 import type { Future } from "./futures.ts";
+import type { Signal } from "./_signals.ts";
 import type { Awaitable, Task, TaskOptions } from "./tasks.ts";
 
 /** A context passed to an exception handler, as asyncio's context dict. */
@@ -85,6 +86,14 @@ export interface AbstractEventLoop {
   isClosed(): boolean;
   /** Reports an error to the loop's exception handler. */
   callExceptionHandler(context: ExceptionContext): void;
+  /** Calls `callback(...args)` on the loop whenever `signal` arrives. */
+  addSignalHandler<A extends unknown[]>(
+    signal: Signal,
+    callback: (...args: A) => void,
+    ...args: A
+  ): void;
+  /** Stops handling `signal`; returns whether a handler was removed. */
+  removeSignalHandler(signal: Signal): boolean;
   /** Sets the handler for errors nobody caught. */
   setExceptionHandler(handler: ExceptionHandler | undefined): void;
   /** The handler set with `setExceptionHandler`. */
