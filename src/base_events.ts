@@ -46,6 +46,9 @@ export interface EventLoopOptions {
 
 /** A callback slower than this, in debug mode, is reported. asyncio: 100 ms. */
 const SLOW_CALLBACK_MS = 100;
+// Shared by every handle scheduled without arguments, so a long-lived timer
+// does not keep an empty array alive of its own.
+const NO_ARGS: never[] = [];
 /** Microtask turns a resumed task's step may take before the next callback. */
 const MAX_STEP_TURNS = 64;
 /** Yield to the host after this much real time of uninterrupted work. */
@@ -144,6 +147,7 @@ export class EventLoop implements AbstractEventLoop {
   #signalHandlers = new Map<Signal, () => void>();
   #ioInFlight = 0;
   #onTimerCancel = (): void => this.#timerCancelled();
+  #ownLoopOptions: TaskOptions = { loop: this };
 
   /**
    * Creates a loop; `newEventLoop()` is the same.
@@ -180,7 +184,7 @@ export class EventLoop implements AbstractEventLoop {
   ): Handle {
     if (this.#closed) throw closedError("callSoon");
     if (typeof callback !== "function") throw notCallable("callSoon", callback);
-    const handle = new Handle(callback, args);
+    const handle = new Handle(callback, args.length === 0 ? NO_ARGS : args);
     this.#ready.push(handle);
     if (this.#wakeup !== undefined) this.#wake();
     return handle;
@@ -247,7 +251,7 @@ export class EventLoop implements AbstractEventLoop {
     const timer = new TimerHandle(
       when,
       callback,
-      args,
+      args.length === 0 ? NO_ARGS : args,
       this.#onTimerCancel,
     );
     this.#timers.push(when, timer);
@@ -279,7 +283,7 @@ export class EventLoop implements AbstractEventLoop {
   createTask<T>(fn: CoroutineFunction<T>, options?: TaskOptions): Task<T> {
     if (this.#closed) throw closedError("createTask");
     const taskOptions = options === undefined
-      ? { loop: this }
+      ? this.#ownLoopOptions
       : { ...options, loop: this };
     if (this.#taskFactory !== undefined) {
       return this.#taskFactory(this, fn, taskOptions);
