@@ -19,6 +19,11 @@ export const EXAMPLES: readonly Example[] = [
     about: "fetches under one deadline with a TaskGroup",
     flags: [],
   },
+  {
+    name: "job_queue",
+    about: "a job queue with a bounded worker pool",
+    flags: [],
+  },
 ];
 
 async function runExample(example: Example): Promise<boolean> {

@@ -286,7 +286,12 @@ export class Task<T> extends Future<T> {
   }
 
   static {
-    startTask = (task) => task.#start();
+    startTask = (task) => {
+      // Started by the loop: its whole first step runs before the next
+      // callback, like a resumed step (an eager start is inline already).
+      setResumingTask(task);
+      task.#start();
+    };
     setAwaitHooks({
       begin(owner, wait) {
         const task = owner as Task<unknown>;

@@ -8,11 +8,12 @@ import {
   getRunningLoop,
   InvalidStateError,
   newEventLoop,
+  run,
   setEventLoop,
   sleep,
   Task,
 } from "../mod.ts";
-import { VirtualClock } from "../src/testing.ts";
+import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
 
 function virtualLoop(): EventLoop {
   return newEventLoop({ clock: new VirtualClock() });
@@ -344,4 +345,75 @@ Deno.test("EventLoop on the real clock sleeps without spinning", async () => {
   const elapsed = loop.time() - start;
   loop.close();
   assert.ok(elapsed >= 15 && elapsed < 200, `slept ${elapsed} ms`);
+});
+
+// CPython runs Task.__step inline: a woken or new task's whole step runs
+// before the next ready callback, even through nested async functions.
+Deno.test("EventLoop runs a woken task's whole step before the next ready callback, through an async helper", async () => {
+  await run(async () => {
+    const loop = getRunningLoop();
+    const order: string[] = [];
+    const future = loop.createFuture<void>();
+    const helper = async () => {
+      await future;
+    };
+    createTask(async () => {
+      await helper();
+      order.push("task step");
+    });
+    await waitAllTasksBlocked();
+    future.setResult(); // schedules the task's wake-up...
+    loop.callSoon(() => order.push("next callback")); // ...then this
+    await sleep(1);
+    assert.deepEqual(order, ["task step", "next callback"]);
+  }, { clock: new VirtualClock() });
+});
+
+Deno.test("EventLoop gives the same order on a VirtualClock however long callbacks take in real time", async () => {
+  // The same program twice; only the real time one callback burns differs.
+  async function scenario(busyMs: number): Promise<string[]> {
+    const order: string[] = [];
+    await run(async () => {
+      const loop = getRunningLoop();
+      const future = loop.createFuture<void>();
+      const helper = async () => {
+        await future;
+      };
+      createTask(async () => {
+        await helper();
+        order.push("task step");
+      });
+      await waitAllTasksBlocked();
+      loop.callSoon(() => {
+        const end = performance.now() + busyMs;
+        while (performance.now() < end) { /* real work */ }
+      });
+      // Enough handles that the driver's time-slice check falls between
+      // the task's wake-up and the next callback.
+      for (let i = 0; i < 59; i++) loop.callSoon(() => {});
+      future.setResult();
+      loop.callSoon(() => order.push("next callback"));
+      await sleep(1);
+    }, { clock: new VirtualClock() });
+    return order;
+  }
+  assert.deepEqual(await scenario(0), await scenario(3));
+});
+
+Deno.test("EventLoop runs a new task's whole first step before the next ready callback", async () => {
+  // Expected (CPython 3.13): ["task first step", "next callback"]
+  await run(async () => {
+    const loop = getRunningLoop();
+    const order: string[] = [];
+    const helper = async () => {
+      await null; // any microtask hop, e.g. an async generator's
+    };
+    createTask(async () => {
+      await helper();
+      order.push("task first step");
+    });
+    loop.callSoon(() => order.push("next callback"));
+    await sleep(1);
+    assert.deepEqual(order, ["task first step", "next callback"]);
+  }, { clock: new VirtualClock() });
 });
