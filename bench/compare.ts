@@ -7,15 +7,21 @@
  * `/usr/bin/python3` (Debian's python3-uvloop; override with UVLOOP_PYTHON).
  */
 import { WORKLOADS as CORE } from "./_core_workloads.ts";
+import { lock, pingpong } from "./sync_bench.ts";
 
+/** A workload: `ops` operations per run, or a run that returns its own rate. */
 interface Workload {
   run(): Promise<unknown>;
-  ops: number;
+  ops?: number;
 }
 
 /** Every workload this table knows, and the Python script that has its peer. */
 const SUITES: { script: string; workloads: Record<string, Workload> }[] = [
   { script: "core_peers.py", workloads: CORE },
+  {
+    script: "sync_peers.py",
+    workloads: { pingpong: { run: pingpong }, lock: { run: lock } },
+  },
 ];
 
 const REPEAT = 3;
@@ -25,8 +31,12 @@ async function measure(workload: Workload): Promise<number> {
   await workload.run(); // warm-up
   for (let i = 0; i < REPEAT; i++) {
     const start = performance.now();
-    await workload.run();
-    best = Math.max(best, workload.ops / ((performance.now() - start) / 1000));
+    const rate = await workload.run();
+    const seconds = (performance.now() - start) / 1000;
+    best = Math.max(
+      best,
+      typeof rate === "number" ? rate : workload.ops! / seconds,
+    );
   }
   return best;
 }

@@ -69,15 +69,21 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("workloads", nargs="*", default=list(WORKLOADS))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only-first", action="store_true",
+                        help="run only the first runtime available: asyncio, or uvloop when installed")
     args = parser.parse_args()
-    measure(f"asyncio {sys.version.split()[0]}", asyncio.new_event_loop, args.workloads, args.repeat)
     try:
         import uvloop
     except ImportError:
+        uvloop = None
+    if not (args.only_first and uvloop is not None):
+        measure(f"asyncio {sys.version.split()[0]}", asyncio.new_event_loop, args.workloads, args.repeat)
+        if args.only_first:
+            return
+    if uvloop is None:
         print(json.dumps({"runtime": "uvloop", "skipped": "import uvloop failed"}))
         return
     measure(f"uvloop {uvloop.__version__}", uvloop.new_event_loop, args.workloads, args.repeat)
-
 
 if __name__ == "__main__":
     main()
