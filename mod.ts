@@ -62,3 +62,4 @@ export * from "./src/condition.ts";
 export * from "./src/semaphore.ts";
 export * from "./src/barrier.ts";
 export * from "./src/queues.ts";
+export * from "./src/executor.ts";

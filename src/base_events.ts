@@ -10,6 +10,11 @@ import { resumingTask, setResumingTask } from "./_current.ts";
 import { Deque } from "./_deque.ts";
 import { TimerHeap } from "./_heap.ts";
 import { listenForSignal, type Signal } from "./_signals.ts";
+import {
+  defaultExecutor,
+  shutdownDefaultExecutor,
+  type WorkerExecutor,
+} from "./executor.ts";
 import { type Clock, RealClock } from "./clock.ts";
 import { InvalidStateError } from "./errors.ts";
 import {
@@ -417,6 +422,45 @@ export class EventLoop implements AbstractEventLoop {
     this.#tasks = [];
     for (const record of [...this.#unretrieved]) this.#reportLost(record);
     _clearEventLoop(this);
+  }
+
+  /**
+   * Runs `module`'s export `name` with `args` in a Web Worker of
+   * `executor` (the loop's default pool when `undefined`). asyncio:
+   * `loop.run_in_executor(executor, func, *args)`; a function cannot cross
+   * to a worker, so it is named by module URL and export.
+   *
+   * @typeParam T The function's result type.
+   * @param executor A `WorkerExecutor`, or `undefined` for the default one.
+   * @param module The module's absolute URL (a `data:` URL works too).
+   * @param name The exported function's name.
+   * @param args Its arguments, structured-cloned.
+   * @returns A Future of the result; cancelling it ends the job.
+   * @throws {InvalidStateError} If the executor is shut down.
+   */
+  runInExecutor<T = unknown>(
+    executor: WorkerExecutor | undefined,
+    module: string | URL,
+    name: string,
+    ...args: unknown[]
+  ): Future<T> {
+    return (executor ?? defaultExecutor(this)).submit<T>(
+      module,
+      name,
+      args,
+      this,
+    );
+  }
+
+  /**
+   * Shuts down the default executor's workers, waiting for their jobs.
+   * `run()` calls it on the way out. asyncio:
+   * `loop.shutdown_default_executor()`.
+   *
+   * @returns A promise that settles once the workers are gone.
+   */
+  shutdownDefaultExecutor(): Promise<void> {
+    return shutdownDefaultExecutor(this);
   }
 
   /**

@@ -10,6 +10,7 @@
 import { InvalidStateError } from "./errors.ts";
 import type { Future } from "./futures.ts";
 import type { Signal } from "./_signals.ts";
+import type { WorkerExecutor } from "./executor.ts";
 import type { Awaitable, Task, TaskOptions } from "./tasks.ts";
 
 /** A context passed to an exception handler, as asyncio's context dict. */
@@ -86,6 +87,15 @@ export interface AbstractEventLoop {
   isClosed(): boolean;
   /** Reports an error to the loop's exception handler. */
   callExceptionHandler(context: ExceptionContext): void;
+  /** Runs a module's exported function in a Web Worker of `executor`. */
+  runInExecutor<T = unknown>(
+    executor: WorkerExecutor | undefined,
+    module: string | URL,
+    name: string,
+    ...args: unknown[]
+  ): Future<T>;
+  /** Shuts down the default executor's workers. */
+  shutdownDefaultExecutor(): Promise<void>;
   /** Calls `callback(...args)` on the loop whenever `signal` arrives. */
   addSignalHandler<A extends unknown[]>(
     signal: Signal,

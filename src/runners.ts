@@ -157,6 +157,7 @@ export class Runner {
     if (loop === undefined) return;
     try {
       await cancelAllTasks(loop);
+      await loop.runUntilComplete(() => loop.shutdownDefaultExecutor());
     } finally {
       setEventLoop(undefined);
       loop.close();

@@ -8,7 +8,15 @@ import assert from "node:assert/strict";
 
 const LAYERS: readonly (readonly string[])[] = [
   // 0: errors and private data structures
-  ["errors.ts", "_deque.ts", "_heap.ts", "_current.ts", "_priority_heap.ts"],
+  [
+    "errors.ts",
+    "_deque.ts",
+    "_heap.ts",
+    "_current.ts",
+    "_priority_heap.ts",
+    "_bytes.ts",
+    "_stream_hooks.ts",
+  ],
   // 1: the clock and the loop's interface
   ["clock.ts", "virtual_clock.ts", "events.ts"],
   // 2: futures
@@ -32,9 +40,19 @@ const LAYERS: readonly (readonly string[])[] = [
     "semaphore.ts",
     "barrier.ts",
     "queues.ts",
+    "streams.ts",
   ],
   // 5: the Deno adapters (the only files that may touch Deno.*)
-  ["_signals.ts"],
+  [
+    "_signals.ts",
+    "_conn.ts",
+    "net.ts",
+    "server.ts",
+    "executor.ts",
+    "_executor_worker.ts",
+    "files.ts",
+    "subprocess.ts",
+  ],
   // 6: the concrete loop and the runners
   ["base_events.ts", "runners.ts"],
   // 7: testing helpers, for users' tests
