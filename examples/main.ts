@@ -24,6 +24,40 @@ export const EXAMPLES: readonly Example[] = [
     about: "a job queue with a bounded worker pool",
     flags: [],
   },
+  {
+    name: "file_io",
+    about: "a directory of files counted concurrently, line by line",
+    flags: ["--allow-read=examples/data", "--allow-write=examples/data"],
+  },
+  {
+    name: "database",
+    about: "concurrent Deno KV queries and retried transactions",
+    flags: [
+      "--unstable-kv",
+      "--allow-read=examples/data",
+      "--allow-write=examples/data",
+    ],
+  },
+  {
+    name: "subprocess",
+    about: "several commands at once, their output streamed",
+    flags: ["--allow-run=deno"],
+  },
+  {
+    name: "web_scraping",
+    about: "a local site crawled breadth-first, fetches bounded and timed",
+    flags: ["--allow-net=127.0.0.1"],
+  },
+  {
+    name: "http_server",
+    about: "an HTTP/1.1 server over startServer, queried two ways",
+    flags: ["--allow-net=127.0.0.1"],
+  },
+  {
+    name: "chat",
+    about: "a TCP chat server broadcasting through per-client queues",
+    flags: ["--allow-net=127.0.0.1"],
+  },
 ];
 
 async function runExample(example: Example): Promise<boolean> {

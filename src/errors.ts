@@ -273,3 +273,89 @@ export class TaskGroupError extends AggregateError {
     this.name = "TaskGroupError";
   }
 }
+
+/**
+ * Thrown by `StreamReader.readExactly()` and `readUntil()` when the stream
+ * ends first: `partial` holds the bytes read before the end, `expected` the
+ * count asked for (`null` when reading up to a separator). asyncio:
+ * `asyncio.IncompleteReadError` (an `EOFError` there; JavaScript has no
+ * such class).
+ *
+ * @example Catching an early end of stream
+ * ```ts
+ * import { IncompleteReadError, run, StreamReader } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const reader = new StreamReader();
+ *   reader.feedData("abc");
+ *   reader.feedEof();
+ *   const error = await reader.readExactly(5).catch((e) => e);
+ *   assert.ok(error instanceof IncompleteReadError);
+ *   assert.equal(new TextDecoder().decode(error.partial), "abc");
+ *   assert.equal(error.expected, 5);
+ * });
+ * ```
+ */
+export class IncompleteReadError extends Error {
+  /** The bytes read before the stream ended. */
+  readonly partial: Uint8Array;
+  /** How many bytes were expected; `null` when reading up to a separator. */
+  readonly expected: number | null;
+
+  /**
+   * Creates an IncompleteReadError.
+   *
+   * @param partial The bytes read before the stream ended.
+   * @param expected How many bytes were expected, or `null` if unknown.
+   */
+  constructor(partial: Uint8Array, expected: number | null) {
+    super(
+      `${partial.length} bytes read on a total of ${
+        expected === null ? "undefined" : expected
+      } expected bytes`,
+    );
+    this.name = "IncompleteReadError";
+    this.partial = partial;
+    this.expected = expected;
+  }
+}
+
+/**
+ * Thrown by `StreamReader.readUntil()` and `readLine()` when the separator
+ * is not found within the reader's `limit`, or is found past it:
+ * `consumed` is how many bytes would have to be consumed. After
+ * `readUntil`, the data stays in the buffer; after `readLine`, the
+ * over-long line is dropped, so the reader stays usable. asyncio:
+ * `asyncio.LimitOverrunError` (its `readline()` wraps it in a
+ * `ValueError`; here `readLine()` throws it as is).
+ *
+ * @example A line longer than the limit
+ * ```ts
+ * import { LimitOverrunError, run, StreamReader } from "@aio/asyncio";
+ * import assert from "node:assert/strict";
+ *
+ * await run(async () => {
+ *   const reader = new StreamReader({ limit: 4 });
+ *   reader.feedData("far too long\nok\n");
+ *   await assert.rejects(reader.readLine(), LimitOverrunError);
+ *   assert.equal(new TextDecoder().decode(await reader.readLine()), "ok\n");
+ * });
+ * ```
+ */
+export class LimitOverrunError extends Error {
+  /** How many bytes the read would have consumed. */
+  readonly consumed: number;
+
+  /**
+   * Creates a LimitOverrunError.
+   *
+   * @param message What overran.
+   * @param consumed How many bytes the read would have consumed.
+   */
+  constructor(message: string, consumed: number) {
+    super(message);
+    this.name = "LimitOverrunError";
+    this.consumed = consumed;
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * File throughput: the file streams against raw `Deno.open` loops, and
+ * the whole-file helper against `Deno.readFile`, in one run, so the
+ * ratios compare like with like.
+ *
+ * 1. Copy a 256 MiB file: `openReader` + `openWriter` (`read(n)`,
+ *    `write`, `drain`, writer high-water mark 1 MiB) vs a raw `file.read(buf)` / `file.write` loop with
+ *    the same 256 KiB chunks.
+ * 2. Read 2,000 small files (4 KiB) concurrently: `gather` of `readFile`
+ *    and of `openReader(...).read()` vs `Promise.all` of `Deno.readFile`.
+ *
+ * Run from the repository root (it writes only under `bench/.tmp`):
+ *
+ *     deno run --allow-read=bench/.tmp --allow-write=bench/.tmp bench/files_bench.ts
+ *
+ * Each case runs 3 times, interleaved; the best time counts.
+ */
+import { gather, openReader, openWriter, readFile, run } from "../mod.ts";
+
+const MiB = 1024 * 1024;
+const BIG = 256 * MiB;
+const CHUNK = 256 * 1024;
+const SMALL_COUNT = 2000;
+const SMALL_SIZE = 4096;
+const ROUNDS = 3;
+
+async function makeBig(path: string): Promise<void> {
+  using file = await Deno.open(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  const block = new Uint8Array(MiB).map((_, i) => i % 251);
+  for (let written = 0; written < BIG; written += MiB) {
+    let off = 0;
+    while (off < block.length) off += await file.write(block.subarray(off));
+  }
+}
+
+async function rawCopy(src: string, dst: string): Promise<number> {
+  using input = await Deno.open(src);
+  using output = await Deno.open(dst, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  const buf = new Uint8Array(CHUNK);
+  let total = 0;
+  for (;;) {
+    const n = await input.read(buf);
+    if (n === null) break;
+    let off = 0;
+    while (off < n) off += await output.write(buf.subarray(off, n));
+    total += n;
+  }
+  return total;
+}
+
+function streamCopy(src: string, dst: string): Promise<number> {
+  return run(async () => {
+    const reader = await openReader(src);
+    // A 1 MiB high-water mark lets the next read overlap the last write.
+    const writer = await openWriter(dst, { highWaterMark: MiB });
+    let total = 0;
+    for (;;) {
+      const chunk = await reader.read(CHUNK);
+      if (chunk.length === 0) break;
+      writer.write(chunk);
+      await writer.drain();
+      total += chunk.length;
+    }
+    writer.close();
+    await writer.waitClosed();
+    return total;
+  });
+}
+
+async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+function row(name: string, ms: number, unit: string, value: number): string {
+  return `${name.padEnd(44)} ${ms.toFixed(1).padStart(8)} ms  ${
+    value.toFixed(0).padStart(8)
+  } ${unit}`;
+}
+
+export async function main(): Promise<void> {
+  const root = new URL("./.tmp/", import.meta.url).pathname;
+  await Deno.mkdir(root, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: root, prefix: "files_bench-" });
+  try {
+    const src = `${dir}/big.bin`;
+    const dst = `${dir}/copy.bin`;
+    await makeBig(src);
+    let raw = Infinity;
+    let streams = Infinity;
+    for (let i = 0; i < ROUNDS; i++) {
+      raw = Math.min(raw, await timeIt(() => rawCopy(src, dst)));
+      streams = Math.min(streams, await timeIt(() => streamCopy(src, dst)));
+    }
+    const mibs = (ms: number) => (BIG / MiB) / (ms / 1000);
+    console.log(
+      `Copy ${BIG / MiB} MiB in ${CHUNK / 1024} KiB chunks (best of ${ROUNDS})`,
+    );
+    console.log(row("raw Deno.open read/write loop", raw, "MiB/s", mibs(raw)));
+    console.log(
+      row("openReader + openWriter (streams)", streams, "MiB/s", mibs(streams)),
+    );
+    console.log(`  streams / raw throughput: ${(raw / streams).toFixed(3)}`);
+    await Deno.remove(src);
+    await Deno.remove(dst);
+
+    const names: string[] = [];
+    const small = new Uint8Array(SMALL_SIZE).fill(7);
+    for (let i = 0; i < SMALL_COUNT; i++) {
+      const name = `${dir}/small-${i}.bin`;
+      await Deno.writeFile(name, small);
+      names.push(name);
+    }
+    let rawAll = Infinity;
+    let helper = Infinity;
+    let readers = Infinity;
+    for (let i = 0; i < ROUNDS; i++) {
+      rawAll = Math.min(
+        rawAll,
+        await timeIt(() => Promise.all(names.map((n) => Deno.readFile(n)))),
+      );
+      helper = Math.min(
+        helper,
+        await timeIt(() => run(() => gather(names.map((n) => readFile(n))))),
+      );
+      readers = Math.min(
+        readers,
+        await timeIt(() =>
+          run(() =>
+            gather(names.map(async (n) => {
+              await using reader = await openReader(n);
+              return await reader.read();
+            }))
+          )
+        ),
+      );
+    }
+    const perSec = (ms: number) => SMALL_COUNT / (ms / 1000);
+    console.log(
+      `\nRead ${SMALL_COUNT} files of ${
+        SMALL_SIZE / 1024
+      } KiB concurrently (best of ${ROUNDS})`,
+    );
+    console.log(
+      row("Promise.all(Deno.readFile)", rawAll, "files/s", perSec(rawAll)),
+    );
+    console.log(
+      row("gather(readFile) in run()", helper, "files/s", perSec(helper)),
+    );
+    console.log(
+      row(
+        "gather(openReader().read()) in run()",
+        readers,
+        "files/s",
+        perSec(readers),
+      ),
+    );
+    console.log(`  readFile / raw throughput: ${(rawAll / helper).toFixed(3)}`);
+    console.log(
+      `  openReader / raw throughput: ${(rawAll / readers).toFixed(3)}`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main();

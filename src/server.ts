@@ -1,0 +1,653 @@
+/**
+ * `startServer` and `Server`: a StreamReader/StreamWriter pair per client
+ * over `Deno.listen` (TCP or a Unix socket) or `Deno.listenTls`, each
+ * client served by its own task, as asyncio's `start_server` and
+ * `base_events.Server` (3.12.1+ semantics).
+ *
+ * @module
+ */
+import { writerHooks } from "./_stream_hooks.ts";
+import {
+  checkStreamOptions,
+  describeAddr,
+  discard,
+  streamsOver,
+} from "./_conn.ts";
+import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
+import { type AbstractEventLoop, getRunningLoop } from "./events.ts";
+import type { Future } from "./futures.ts";
+import { sleep } from "./sleep.ts";
+import type { StreamOptions, StreamReader, StreamWriter } from "./streams.ts";
+import { currentTask, type Task } from "./tasks.ts";
+
+/** Connections served at once by default; more wait in the listen backlog. */
+const DEFAULT_MAX_CONNECTIONS = 1024;
+/** asyncio's `SSL_HANDSHAKE_TIMEOUT`: 60 s. */
+const DEFAULT_TLS_HANDSHAKE_TIMEOUT = 60_000;
+/** asyncio's `ACCEPT_RETRY_DELAY`: after an accept error, wait 1 s. */
+const ACCEPT_RETRY_DELAY = 1000;
+
+/**
+ * Called with each client's reader and writer, in a task of its own. When
+ * the promise it returns settles, the connection is closed (after the
+ * buffered bytes are sent); an error it throws goes to the loop's
+ * exception handler and does not stop the server. A callback that returns
+ * no promise owns the streams and closes them itself, as asyncio's plain
+ * callbacks do.
+ */
+export type ClientConnectedCallback = (
+  reader: StreamReader,
+  writer: StreamWriter,
+) => unknown;
+
+/** The server settings, beyond the listener's and the streams'. */
+export interface ServerOptions extends StreamOptions {
+  /**
+   * Accept connections at once (the default), or only once
+   * `startServing()` or `serveForever()` is called. asyncio:
+   * `start_serving`.
+   */
+  startServing?: boolean;
+  /**
+   * How many clients are served at once: 1024 by default. At the cap the
+   * server stops accepting until one leaves; further clients wait in the
+   * kernel's listen backlog. `Infinity` for no cap (asyncio has none).
+   */
+  maxConnections?: number;
+  /**
+   * Milliseconds a TLS client gets to finish its handshake before it is
+   * dropped: 60 000 by default, as asyncio's `ssl_handshake_timeout`.
+   */
+  tlsHandshakeTimeout?: number;
+}
+
+/** `startServer` options for TCP: `Deno.listen`'s, and the server's. */
+export type TcpServerOptions = Deno.TcpListenOptions & ServerOptions & {
+  /** Plain TCP. */
+  transport?: "tcp";
+};
+
+/**
+ * `startServer` options for a Unix socket: `Deno.listen`'s. A stale
+ * socket file at `path` is removed first, as asyncio does; Deno removes
+ * the file when the server closes.
+ */
+export type UnixServerOptions = Deno.UnixListenOptions & ServerOptions & {
+  /** A Unix domain socket. */
+  transport: "unix";
+};
+
+/** `startServer` options for TLS: `Deno.listenTls`'s (`cert` and `key`). */
+export type TlsServerOptions =
+  & Deno.ListenTlsOptions
+  & Deno.TlsCertifiedKeyPem
+  & ServerOptions;
+
+/** What `startServer` takes. */
+export type StartServerOptions =
+  | TcpServerOptions
+  | UnixServerOptions
+  | TlsServerOptions;
+
+interface Settings {
+  readonly streams: StreamOptions;
+  readonly maxConnections: number;
+  readonly tlsHandshakeTimeout: number;
+  readonly tls: boolean;
+}
+
+/** One connection: open until its writer is closed and settled, and its TLS handshake (if any) settled. */
+interface Client {
+  readonly writer: StreamWriter;
+  holds: number;
+}
+
+/**
+ * Starts a server: listens, and calls `onClient(reader, writer)` in a new
+ * task for each connection. TCP connections get `TCP_NODELAY`, as in
+ * asyncio. asyncio: `asyncio.start_server()` and `start_unix_server()`.
+ *
+ * Permissions: `--allow-net=HOST` for TCP and TLS;
+ * `--allow-net=unix:/abs/path --allow-read=/abs/path
+ * --allow-write=/abs/path` for a Unix socket.
+ *
+ * @param onClient The handler; its promise settling closes the connection.
+ * @param options Where to listen (`Deno.listen`'s options, or
+ * `Deno.listenTls`'s with `cert` and `key`), the stream settings
+ * (`limit`, `highWaterMark`, `lowWaterMark`) and the server's
+ * (`startServing`, `maxConnections`, `tlsHandshakeTimeout`).
+ * @returns The server, already accepting unless `startServing: false`.
+ * @throws {TypeError} If `onClient` is not a function.
+ * @throws {RangeError} If a setting is out of range.
+ * @throws {InvalidStateError} If no loop is running.
+ * @throws Deno's errors, for example `Deno.errors.AddrInUse`.
+ *
+ * @example An echo server and a client (needs --allow-net=127.0.0.1)
+ * ```ts ignore
+ * import { openConnection, run, startServer } from "@aio/asyncio";
+ *
+ * await run(async () => {
+ *   await using server = await startServer(async (reader, writer) => {
+ *     for await (const line of reader) {
+ *       writer.write(line);
+ *       await writer.drain();
+ *     }
+ *   }, { hostname: "127.0.0.1", port: 0 });
+ *   const { port } = server.addr as Deno.NetAddr;
+ *   const [reader, writer] = await openConnection({ hostname: "127.0.0.1", port });
+ *   writer.write("hello\n");
+ *   console.log(new TextDecoder().decode(await reader.readLine())); // hello
+ *   writer.close();
+ *   await writer.waitClosed();
+ * });
+ * ```
+ */
+export async function startServer(
+  onClient: ClientConnectedCallback,
+  options: StartServerOptions,
+): Promise<Server> {
+  if (typeof onClient !== "function") {
+    throw new TypeError(
+      `Cannot start server: expected onClient to be a function, got ${
+        onClient === null ? "null" : typeof onClient
+      }`,
+    );
+  }
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot start server: expected an options object, got ${
+        options === null ? "null" : typeof options
+      }`,
+    );
+  }
+  const {
+    limit,
+    highWaterMark,
+    lowWaterMark,
+    startServing,
+    maxConnections,
+    tlsHandshakeTimeout,
+    ...listenOptions
+  } = options;
+  serverSettings(options, false); // before anything is opened
+  getRunningLoop();
+  let listener: Deno.Listener;
+  let tls = false;
+  if ("cert" in listenOptions && "key" in listenOptions) {
+    listener = Deno.listenTls(listenOptions as TlsServerOptions);
+    tls = true;
+  } else if (listenOptions.transport === "unix") {
+    removeStaleSocket(listenOptions.path);
+    listener = Deno.listen(listenOptions as UnixServerOptions);
+  } else {
+    listener = Deno.listen(listenOptions as TcpServerOptions);
+  }
+  const server = new Server(listener, onClient, {
+    limit,
+    highWaterMark,
+    lowWaterMark,
+    maxConnections,
+    tlsHandshakeTimeout,
+    startServing,
+    tls,
+  });
+  return server;
+}
+
+function removeStaleSocket(path: string): void {
+  try {
+    if (Deno.lstatSync(path).isSocket) Deno.removeSync(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+function serverSettings(
+  options: ServerOptions & { tls?: boolean },
+  tls: boolean,
+): Settings {
+  checkStreamOptions(options);
+  const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  if (!(max === Infinity || (Number.isSafeInteger(max) && max > 0))) {
+    throw new RangeError(
+      `Cannot start server: maxConnections must be a positive integer or Infinity, got ${max}`,
+    );
+  }
+  const handshake = options.tlsHandshakeTimeout ??
+    DEFAULT_TLS_HANDSHAKE_TIMEOUT;
+  if (!(handshake > 0)) {
+    throw new RangeError(
+      `Cannot start server: tlsHandshakeTimeout must be > 0 ms, got ${handshake}`,
+    );
+  }
+  return {
+    streams: {
+      limit: options.limit,
+      highWaterMark: options.highWaterMark,
+      lowWaterMark: options.lowWaterMark,
+    },
+    maxConnections: max,
+    tlsHandshakeTimeout: handshake,
+    tls: tls || options.tls === true,
+  };
+}
+
+/**
+ * A listening server, from `startServer`. It accepts in a task of its own
+ * (named after its address) and serves each client in another; cancelling
+ * the accepting task (as `run` does at its end) closes the server.
+ * `waitClosed()` returns once the server is closed and every connection
+ * is gone, as in asyncio 3.12.1+. asyncio: `asyncio.Server`.
+ *
+ * @example Closing a server and its clients (needs --allow-net=127.0.0.1)
+ * ```ts ignore
+ * import { run, startServer } from "@aio/asyncio";
+ *
+ * await run(async () => {
+ *   const server = await startServer(async (reader) => {
+ *     await reader.read(); // until the client leaves, or closeClients()
+ *   }, { hostname: "127.0.0.1", port: 0 });
+ *   console.log("listening on", server.addr);
+ *   server.close(); // stop accepting
+ *   server.closeClients(); // end the connections
+ *   await server.waitClosed();
+ * });
+ * ```
+ */
+export class Server implements AsyncDisposable {
+  #loop: AbstractEventLoop;
+  #listener: Deno.Listener | undefined;
+  #addr: Deno.Addr;
+  #onClient: ClientConnectedCallback;
+  #settings: Settings;
+  #serving = false;
+  #acceptTask: Task<void> | undefined = undefined;
+  #acceptOp: Promise<void> | undefined = undefined;
+  #clients = new Set<Client>();
+  #room: Future<void> | undefined = undefined;
+  // Waiters for waitClosed(); undefined once closed with no connection
+  // left (asyncio's `_waiters = None`).
+  #waiters: Future<void>[] | undefined = [];
+  #servingForever: Future<void> | undefined = undefined;
+
+  /**
+   * Serves the connections of an open listener; `startServer` is the
+   * usual way. The server owns the listener from now on.
+   *
+   * @param listener A `Deno.Listener` (TCP, Unix or TLS).
+   * @param onClient The handler, as for `startServer`.
+   * @param options Stream and server settings; `tls: true` makes each
+   * client finish its TLS handshake before `onClient` is called.
+   * @throws {TypeError} If `onClient` is not a function.
+   * @throws {RangeError} If a setting is out of range.
+   * @throws {InvalidStateError} If no loop is running.
+   */
+  constructor(
+    listener: Deno.Listener,
+    onClient: ClientConnectedCallback,
+    options?: ServerOptions & { tls?: boolean },
+  ) {
+    if (typeof onClient !== "function") {
+      throw new TypeError(
+        `Cannot create server: expected onClient to be a function, got ${
+          onClient === null ? "null" : typeof onClient
+        }`,
+      );
+    }
+    this.#settings = serverSettings(options ?? {}, false);
+    this.#loop = getRunningLoop();
+    this.#listener = listener;
+    this.#addr = listener.addr;
+    this.#onClient = onClient;
+    if (options?.startServing !== false) this.#startServing();
+  }
+
+  /** The address the server listens on (`port` resolved when 0 was asked). */
+  get addr(): Deno.Addr {
+    return this.#addr;
+  }
+
+  /**
+   * The loop the server runs on. asyncio: `Server.get_loop()`.
+   *
+   * @returns The loop.
+   */
+  getLoop(): AbstractEventLoop {
+    return this.#loop;
+  }
+
+  /**
+   * Whether the server accepts connections. asyncio: `is_serving()`.
+   *
+   * @returns `true` while accepting.
+   */
+  isServing(): boolean {
+    return this.#serving;
+  }
+
+  /**
+   * Starts accepting, if the server was created with
+   * `startServing: false`. asyncio: `start_serving()`.
+   *
+   * @returns A promise that resolves on the next loop iteration.
+   * @throws {InvalidStateError} If the server is closed.
+   */
+  async startServing(): Promise<void> {
+    if (this.#listener === undefined) {
+      throw new InvalidStateError("Cannot start serving: server is closed");
+    }
+    this.#startServing();
+    await sleep(0);
+  }
+
+  /**
+   * Accepts connections until the server is closed. If the task awaiting
+   * it is cancelled, closes the server, waits for it to close and throws
+   * `CancelledError`, as asyncio. Unlike asyncio, a `close()` from
+   * elsewhere makes it return normally instead of throwing
+   * `CancelledError` into a task nobody cancelled. asyncio:
+   * `serve_forever()`.
+   *
+   * @returns A promise that resolves once the server is closed.
+   * @throws {CancelledError} If the task is cancelled.
+   * @throws {InvalidStateError} If the server is closed, or another
+   * `serveForever()` is running.
+   */
+  async serveForever(): Promise<void> {
+    if (this.#servingForever !== undefined) {
+      throw new InvalidStateError(
+        "Cannot serve forever: server is already being awaited on serveForever()",
+      );
+    }
+    if (this.#listener === undefined) {
+      throw new InvalidStateError("Cannot serve forever: server is closed");
+    }
+    this.#startServing();
+    const forever = this.#loop.createFuture<void>();
+    this.#servingForever = forever;
+    try {
+      await forever;
+    } catch (error) {
+      if (error instanceof CancelledError) {
+        this.close();
+        await this.waitClosed();
+      }
+      throw error;
+    } finally {
+      if (this.#servingForever === forever) this.#servingForever = undefined;
+    }
+  }
+
+  /**
+   * Stops accepting and closes the listener; the connections go on
+   * (`closeClients()` or `abortClients()` end them). asyncio:
+   * `Server.close()`.
+   */
+  close(): void {
+    const listener = this.#listener;
+    if (listener === undefined) return;
+    this.#listener = undefined;
+    this.#serving = false;
+    try {
+      listener.close();
+    } catch {
+      // Already closed.
+    }
+    const task = this.#acceptTask;
+    this.#acceptTask = undefined;
+    if (task !== undefined && !task.done() && task !== currentTask()) {
+      task.cancel();
+    }
+    const forever = this.#servingForever;
+    this.#servingForever = undefined;
+    if (forever !== undefined && !forever.done() && !this.#loop.isClosed()) {
+      forever.setResult();
+    }
+    this.#maybeClosed();
+  }
+
+  /**
+   * Closes every connection, after sending what is buffered for it; the
+   * handlers' reads see the end of the stream. asyncio (3.13):
+   * `close_clients()`.
+   */
+  closeClients(): void {
+    for (const client of [...this.#clients]) client.writer.close();
+  }
+
+  /**
+   * Closes every connection at once, dropping what is buffered. asyncio
+   * (3.13): `abort_clients()`.
+   */
+  abortClients(): void {
+    for (const client of [...this.#clients]) client.writer.abort();
+  }
+
+  /**
+   * Waits until the server is closed and every connection is gone (as in
+   * asyncio 3.12.1+: not only the listener). asyncio: `wait_closed()`.
+   *
+   * @returns A promise that resolves then.
+   * @throws {CancelledError} If the task is cancelled while waiting.
+   */
+  async waitClosed(): Promise<void> {
+    const waiters = this.#waiters;
+    if (waiters === undefined) return;
+    const waiter = this.#loop.createFuture<void>();
+    waiters.push(waiter);
+    try {
+      await waiter;
+    } finally {
+      const i = waiters.indexOf(waiter);
+      if (i >= 0) waiters.splice(i, 1);
+    }
+  }
+
+  /** For `await using`: `close()`, then `waitClosed()`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.waitClosed();
+  }
+
+  /** A description for logs. */
+  toString(): string {
+    return `<Server ${describeAddr(this.#addr)}${
+      this.#serving ? " serving" : this.#listener ? "" : " closed"
+    } clients=${this.#clients.size}>`;
+  }
+
+  #startServing(): void {
+    const listener = this.#listener;
+    if (this.#serving || listener === undefined) return;
+    this.#serving = true;
+    this.#acceptTask = this.#loop.createTask(
+      () => this.#acceptLoop(listener),
+      { name: `Server ${describeAddr(this.#addr)}` },
+    );
+  }
+
+  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+    try {
+      while (this.#listener === listener) {
+        if (this.#clients.size >= this.#settings.maxConnections) {
+          this.#room = this.#loop.createFuture<void>();
+          await this.#room;
+          continue;
+        }
+        let conn: Deno.Conn;
+        const accepting = this.#accept(listener);
+        try {
+          conn = await accepting;
+        } catch (error) {
+          if (error instanceof CancelledError) {
+            // Accepted, but the cancellation came first: do not leak it.
+            if (
+              accepting.done() && !accepting.cancelled() &&
+              accepting.exception() === undefined
+            ) {
+              discard(accepting.result());
+            }
+            throw error;
+          }
+          if (this.#listener !== listener) return;
+          // Out of file descriptors, say: tell, pause, retry (asyncio).
+          this.#loop.callExceptionHandler({
+            message: "Cannot accept connection: retrying in 1 s",
+            exception: error,
+            server: this,
+          });
+          await sleep(ACCEPT_RETRY_DELAY);
+          continue;
+        }
+        this.#attach(conn);
+      }
+    } finally {
+      // Cancelled from outside (say, at the end of run()): close.
+      if (this.#listener === listener) this.close();
+      // Deno releases the socket once the pending accept settles, which
+      // closing makes it do at once: end only then, so that run() returns
+      // with the port free.
+      await this.#acceptOp;
+    }
+  }
+
+  /** One accept, through a Future; a connection accepted too late is closed. */
+  #accept(listener: Deno.Listener): Future<Deno.Conn> {
+    const loop = this.#loop;
+    const future = loop.createFuture<Deno.Conn>();
+    this.#acceptOp = listener.accept().then(
+      (conn) => {
+        this.#acceptOp = undefined;
+        if (future.done() || loop.isClosed()) discard(conn);
+        else future.setResult(conn);
+        this.#maybeClosed();
+      },
+      (error) => {
+        this.#acceptOp = undefined;
+        if (!future.done() && !loop.isClosed()) future.setException(error);
+        this.#maybeClosed();
+      },
+    );
+    return future;
+  }
+
+  #attach(conn: Deno.Conn): void {
+    const [reader, writer] = streamsOver(conn, this.#settings.streams);
+    const client: Client = { writer, holds: 1 };
+    this.#clients.add(client);
+    const release = (): void => {
+      if (--client.holds === 0) this.#detach(client);
+    };
+    writerHooks.onClosed(writer, release);
+    const peer = describeAddr(writer.getExtraInfo<Deno.Addr>("peername"));
+    const task = this.#loop.createTask(
+      () => this.#serve(conn, reader, writer, client, release),
+      { name: `Client ${peer}` },
+    );
+    task.addDoneCallback((done) => {
+      if (done.cancelled()) {
+        writer.close();
+        return;
+      }
+      const error = done.exception();
+      if (error !== undefined) {
+        this.#loop.callExceptionHandler({
+          message: "Unhandled exception in client handler (onClient)",
+          exception: error,
+          peername: peer,
+          future: done,
+        });
+        writer.close();
+      } else if (done.result()) {
+        writer.close();
+      }
+    });
+  }
+
+  /** Runs the handler; resolves to whether the connection closes now. */
+  async #serve(
+    conn: Deno.Conn,
+    reader: StreamReader,
+    writer: StreamWriter,
+    client: Client,
+    release: () => void,
+  ): Promise<boolean> {
+    if (this.#settings.tls && "handshake" in conn) {
+      client.holds++;
+      const loop = this.#loop;
+      const done = loop.createFuture<void>();
+      (conn as Deno.TlsConn).handshake().then(
+        () => {
+          if (!done.done() && !loop.isClosed()) done.setResult();
+        },
+        (error) => {
+          if (!done.done() && !loop.isClosed()) done.setException(error);
+        },
+      ).finally(release);
+      const ms = this.#settings.tlsHandshakeTimeout;
+      const timer = loop.callLater(ms, () => {
+        if (!done.done()) {
+          done.setException(
+            new TimeoutError(`TLS handshake timed out after ${ms} ms`),
+          );
+        }
+      });
+      try {
+        await done;
+      } catch (error) {
+        if (error instanceof CancelledError) throw error;
+        // A failed handshake never reaches the handler (asyncio logs it
+        // in debug mode only).
+        if (loop.getDebug()) {
+          loop.callExceptionHandler({
+            message: "TLS handshake failed",
+            exception: error,
+          });
+        }
+        writer.abort();
+        return false;
+      } finally {
+        timer.cancel();
+      }
+    }
+    const result = this.#onClient(reader, writer);
+    if (
+      result === null ||
+      (typeof result !== "object" && typeof result !== "function") ||
+      typeof (result as PromiseLike<unknown>).then !== "function"
+    ) {
+      return false;
+    }
+    await result;
+    return true;
+  }
+
+  #detach(client: Client): void {
+    this.#clients.delete(client);
+    const room = this.#room;
+    if (
+      room !== undefined &&
+      this.#clients.size < this.#settings.maxConnections
+    ) {
+      this.#room = undefined;
+      if (!room.done() && !this.#loop.isClosed()) room.setResult();
+    }
+    this.#maybeClosed();
+  }
+
+  /** Wakes waitClosed() once closed, with no connection and no accept left. */
+  #maybeClosed(): void {
+    if (
+      this.#listener !== undefined || this.#clients.size > 0 ||
+      this.#acceptOp !== undefined
+    ) {
+      return;
+    }
+    const waiters = this.#waiters;
+    if (waiters === undefined) return;
+    this.#waiters = undefined;
+    for (const waiter of waiters) {
+      if (!waiter.done() && !waiter.getLoop().isClosed()) waiter.setResult();
+    }
+  }
+}

@@ -1,0 +1,538 @@
+import assert from "node:assert/strict";
+import {
+  CancelledError,
+  createTask,
+  currentTask,
+  type ExceptionContext,
+  gather,
+  getRunningLoop,
+  InvalidStateError,
+  LimitOverrunError,
+  openConnection,
+  run,
+  Server,
+  sleep,
+  startServer,
+  type StreamReader,
+  type StreamWriter,
+} from "../mod.ts";
+import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+
+const decoder = new TextDecoder();
+const text = (bytes: Uint8Array): string => decoder.decode(bytes);
+const HOST = "127.0.0.1";
+
+function virtual<T>(fn: () => Promise<T>): Promise<T> {
+  return run(fn, { clock: new VirtualClock({ autojumpThreshold: 5 }) });
+}
+
+function portOf(server: Server): number {
+  return (server.addr as Deno.NetAddr).port;
+}
+
+function connect(server: Server, limit?: number) {
+  return openConnection({ hostname: HOST, port: portOf(server), limit });
+}
+
+/** Echoes lines; a line over the limit gets "too long". */
+async function echo(reader: StreamReader, writer: StreamWriter) {
+  for (;;) {
+    let line: Uint8Array;
+    try {
+      line = await reader.readLine();
+    } catch (error) {
+      if (error instanceof LimitOverrunError) {
+        writer.write("too long\n");
+        continue;
+      }
+      throw error;
+    }
+    if (line.length === 0) break;
+    writer.write(line);
+    await writer.drain();
+  }
+}
+
+/** The handler as asyncio's tests write it: read to the end, then close. */
+async function readThenClose(reader: StreamReader, writer: StreamWriter) {
+  try {
+    await reader.read();
+  } finally {
+    writer.close();
+    await writer.waitClosed();
+  }
+}
+
+function captureErrors(): ExceptionContext[] {
+  const seen: ExceptionContext[] = [];
+  getRunningLoop().setExceptionHandler((_loop, context) => seen.push(context));
+  return seen;
+}
+
+Deno.test("startServer() serves several clients at once, each in its own task", async () => {
+  await virtual(async () => {
+    const names = new Set<string>();
+    const server = await startServer(async (reader, writer) => {
+      names.add(String(writer.getExtraInfo<Deno.NetAddr>("peername")!.port));
+      await echo(reader, writer);
+    }, { hostname: HOST, port: 0 });
+    assert.ok(server.isServing());
+    assert.equal((server.addr as Deno.NetAddr).hostname, HOST);
+    const clients = await gather(
+      Array.from({ length: 10 }, (_, i) => async () => {
+        const [reader, writer] = await connect(server);
+        const got: string[] = [];
+        for (let j = 0; j < 20; j++) {
+          writer.write(`client ${i} line ${j}\n`);
+          got.push(text(await reader.readLine()));
+        }
+        writer.close();
+        await writer.waitClosed();
+        return got.every((line, j) => line === `client ${i} line ${j}\n`);
+      }),
+    );
+    assert.deepEqual(clients, Array(10).fill(true));
+    assert.equal(names.size, 10);
+    server.close();
+    assert.ok(!server.isServing());
+    await server.waitClosed();
+  });
+});
+
+Deno.test("Server.waitClosed() waits until closed and every connection is gone", async () => {
+  await virtual(async () => {
+    const server = await startServer(readThenClose, {
+      hostname: HOST,
+      port: 0,
+    });
+    // Not closed, no connection: waits.
+    const task1 = createTask(() => server.waitClosed());
+    await sleep(0);
+    assert.ok(!task1.done());
+    // Not closed, one connection: waits.
+    const [, writer] = await connect(server);
+    await sleep(10);
+    const task2 = createTask(() => server.waitClosed());
+    await sleep(0);
+    assert.ok(!task1.done() && !task2.done());
+    // Closed, one connection: waits.
+    server.close();
+    await sleep(0);
+    const task3 = createTask(() => server.waitClosed());
+    await sleep(10);
+    assert.ok(!task1.done() && !task2.done() && !task3.done());
+    // Closed, no connection: everyone wakes.
+    writer.close();
+    await writer.waitClosed();
+    await task1;
+    await task2;
+    await task3;
+    await server.waitClosed(); // returns at once
+  });
+});
+
+Deno.test("Server.waitClosed() handles close and the last client leaving together", async () => {
+  await virtual(async () => {
+    const server = await startServer(readThenClose, {
+      hostname: HOST,
+      port: 0,
+    });
+    const task = createTask(() => server.waitClosed());
+    await sleep(0);
+    assert.ok(!task.done());
+    const [, writer] = await connect(server);
+    const loop = getRunningLoop();
+    loop.callSoon(() => server.close());
+    loop.callSoon(() => writer.close());
+    await server.waitClosed();
+    await task;
+    await writer.waitClosed();
+  });
+});
+
+Deno.test("Server.closeClients() ends every connection; the handlers see the end", async () => {
+  await virtual(async () => {
+    const ended: string[] = [];
+    const server = await startServer(async (reader, writer) => {
+      const rest = await reader.read();
+      ended.push(`eof after ${rest.length} bytes`);
+      writer.close();
+    }, { hostname: HOST, port: 0 });
+    const [reader, writer] = await connect(server);
+    await sleep(10);
+    const task = createTask(() => server.waitClosed());
+    await sleep(0);
+    assert.ok(!task.done());
+    server.close();
+    server.closeClients();
+    await task;
+    assert.deepEqual(ended, ["eof after 0 bytes"]);
+    assert.equal((await reader.read()).length, 0);
+    writer.close();
+    await writer.waitClosed();
+  });
+});
+
+Deno.test("Server.abortClients() ends connections whose writers are stuck", async () => {
+  await virtual(async () => {
+    let serverWriter: StreamWriter | undefined;
+    const server = await startServer(async (_reader, writer) => {
+      serverWriter = writer;
+      // The client never reads: this fills every buffer, then waits.
+      while (!writer.isClosing()) {
+        writer.write(new Uint8Array(65536));
+        await writer.drain();
+      }
+    }, { hostname: HOST, port: 0 });
+    const [, writer] = await connect(server);
+    while (
+      serverWriter === undefined || serverWriter.getWriteBufferSize() === 0
+    ) {
+      await sleep(10);
+    }
+    const task = createTask(() => server.waitClosed());
+    await sleep(0);
+    assert.ok(!task.done());
+    server.close();
+    server.closeClients(); // graceful: cannot flush to a peer that does not read
+    await sleep(50);
+    assert.ok(!task.done());
+    server.abortClients();
+    await task;
+    writer.abort();
+    await writer.waitClosed();
+  });
+});
+
+Deno.test("startServer() reports a handler's error and goes on serving", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    let calls = 0;
+    const server = await startServer(async (reader, writer) => {
+      if (++calls === 1) throw new RangeError("handler failed");
+      await echo(reader, writer);
+    }, { hostname: HOST, port: 0 });
+    const [reader1, writer1] = await connect(server);
+    // The failed handler's connection is closed.
+    assert.equal((await reader1.read()).length, 0);
+    writer1.close();
+    await writer1.waitClosed();
+    assert.equal(errors.length, 1);
+    assert.equal(
+      errors[0].message,
+      "Unhandled exception in client handler (onClient)",
+    );
+    assert.ok(errors[0].exception instanceof RangeError);
+    const [reader2, writer2] = await connect(server);
+    writer2.write("still here\n");
+    assert.equal(text(await reader2.readLine()), "still here\n");
+    writer2.close();
+    await writer2.waitClosed();
+    server.close();
+    await server.waitClosed();
+    assert.equal(errors.length, 1);
+  });
+});
+
+Deno.test("startServer() does not report a handler cancelled by itself", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const server = await startServer(async (_reader, writer) => {
+      writer.close();
+      currentTask()!.cancel();
+      await sleep(0);
+    }, { hostname: HOST, port: 0 });
+    const [reader, writer] = await connect(server);
+    assert.equal((await reader.read()).length, 0);
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+    assert.deepEqual(errors, []);
+  });
+});
+
+Deno.test("startServer() closes the connection when the handler returns", async () => {
+  await virtual(async () => {
+    const server = await startServer(async (_reader, writer) => {
+      writer.write("hello and goodbye\n");
+    }, { hostname: HOST, port: 0 });
+    const [reader, writer] = await connect(server);
+    assert.equal(text(await reader.read()), "hello and goodbye\n");
+    assert.equal((await reader.read()).length, 0);
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("startServer() leaves the streams of a plain callback open", async () => {
+  await virtual(async () => {
+    const kept: StreamWriter[] = [];
+    const server = await startServer((_reader, writer) => {
+      kept.push(writer); // owns the streams; no promise returned
+    }, { hostname: HOST, port: 0 });
+    const [reader, writer] = await connect(server);
+    await sleep(10);
+    kept[0].write("later\n");
+    assert.equal(text(await reader.readLine()), "later\n");
+    kept[0].close();
+    assert.equal((await reader.read()).length, 0);
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("Server.serveForever() returns when the server is closed elsewhere", async () => {
+  await virtual(async () => {
+    const server = await startServer(echo, {
+      hostname: HOST,
+      port: 0,
+      startServing: false,
+    });
+    assert.ok(!server.isServing());
+    const serving = createTask(() => server.serveForever());
+    await sleep(0);
+    assert.ok(server.isServing());
+    await assert.rejects(server.serveForever(), InvalidStateError);
+    const [reader, writer] = await connect(server);
+    writer.write("hi\n");
+    assert.equal(text(await reader.readLine()), "hi\n");
+    server.close();
+    await serving;
+    await assert.rejects(server.serveForever(), InvalidStateError);
+    await assert.rejects(server.startServing(), InvalidStateError);
+    writer.close();
+    await writer.waitClosed();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("Server.serveForever() cancelled closes the server and waits for it", async () => {
+  await virtual(async () => {
+    const server = await startServer(readThenClose, {
+      hostname: HOST,
+      port: 0,
+    });
+    const [, writer] = await connect(server);
+    await sleep(10);
+    const serving = createTask(() => server.serveForever());
+    await sleep(0);
+    serving.cancel();
+    await sleep(10);
+    // Closed, but waiting for the client to leave.
+    assert.ok(!server.isServing());
+    assert.ok(!serving.done());
+    writer.close();
+    await assert.rejects(serving, CancelledError);
+    await writer.waitClosed();
+  });
+});
+
+Deno.test("Server.startServing() starts a server created with startServing: false", async () => {
+  await virtual(async () => {
+    let served = 0;
+    const server = await startServer(async (_reader, writer) => {
+      served++;
+      writer.write("welcome\n");
+    }, { hostname: HOST, port: 0, startServing: false });
+    // The kernel accepts the connection into the backlog; nobody serves it.
+    const [reader, writer] = await connect(server);
+    await sleep(50);
+    assert.equal(served, 0);
+    await server.startServing();
+    assert.equal(text(await reader.readLine()), "welcome\n");
+    assert.equal(served, 1);
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("startServer() with maxConnections serves the next client once one leaves", async () => {
+  await virtual(async () => {
+    const server = await startServer(async (reader, writer) => {
+      writer.write("served\n");
+      await reader.read();
+    }, { hostname: HOST, port: 0, maxConnections: 2 });
+    const a = await connect(server);
+    const b = await connect(server);
+    const c = await connect(server);
+    assert.equal(text(await a[0].readLine()), "served\n");
+    assert.equal(text(await b[0].readLine()), "served\n");
+    const third = createTask(() => c[0].readLine());
+    await sleep(50);
+    assert.ok(!third.done());
+    a[1].close();
+    assert.equal(text(await third), "served\n");
+    for (const [, writer] of [a, b, c]) {
+      writer.close();
+      await writer.waitClosed();
+    }
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("startServer() checks its arguments before listening", async () => {
+  await virtual(async () => {
+    await assert.rejects(
+      startServer(42 as unknown as () => void, { hostname: HOST, port: 0 }),
+      TypeError,
+    );
+    await assert.rejects(
+      startServer(() => {}, { hostname: HOST, port: 0, maxConnections: 0 }),
+      RangeError,
+    );
+    await assert.rejects(
+      startServer(() => {}, { hostname: HOST, port: 0, limit: -1 }),
+      RangeError,
+    );
+    await assert.rejects(
+      startServer(() => {}, {
+        hostname: HOST,
+        port: 0,
+        tlsHandshakeTimeout: 0,
+      }),
+      RangeError,
+    );
+  });
+});
+
+Deno.test("Server [Symbol.asyncDispose] closes and waits", async () => {
+  let port = 0;
+  await virtual(async () => {
+    await using server = await startServer(echo, { hostname: HOST, port: 0 });
+    port = portOf(server);
+    const [reader, writer] = await connect(server);
+    writer.write("x\n");
+    assert.equal(text(await reader.readLine()), "x\n");
+    writer.close();
+    await writer.waitClosed();
+    assert.match(
+      String(server),
+      /^<Server 127\.0\.0\.1:\d+ serving clients=\d>$/,
+    );
+  });
+  await assert.rejects(
+    Deno.connect({ hostname: HOST, port }),
+    Deno.errors.ConnectionRefused,
+  );
+});
+
+Deno.test("run() closes a server left open when it ends", async () => {
+  let port = 0;
+  await virtual(async () => {
+    const server = await startServer(echo, { hostname: HOST, port: 0 });
+    port = portOf(server);
+    const [reader, writer] = await connect(server);
+    writer.write("x\n");
+    assert.equal(text(await reader.readLine()), "x\n");
+    writer.close();
+    await writer.waitClosed();
+    await sleep(10);
+    // Leaving without server.close(): the runner cancels the accept task.
+  });
+  await assert.rejects(
+    Deno.connect({ hostname: HOST, port }),
+    Deno.errors.ConnectionRefused,
+  );
+});
+
+Deno.test("new Server() serves an open Deno.Listener", async () => {
+  await virtual(async () => {
+    const listener = Deno.listen({ hostname: HOST, port: 0 });
+    const server = new Server(listener, echo, { limit: 8 });
+    const [reader, writer] = await connect(server);
+    writer.write("ok\nmuch too long\n");
+    assert.equal(text(await reader.readLine()), "ok\n");
+    assert.equal(text(await reader.readLine()), "too long\n");
+    writer.close();
+    await writer.waitClosed();
+    await server[Symbol.asyncDispose]();
+  });
+});
+
+Deno.test("startServer() survives hundreds of misbehaving clients, then echoes correctly", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const server = await startServer(async (reader, writer) => {
+      try {
+        await echo(reader, writer);
+      } catch (error) {
+        // A client that vanished mid-message: nothing to answer.
+        if (
+          !(error instanceof Deno.errors.ConnectionReset ||
+            error instanceof Deno.errors.BrokenPipe)
+        ) {
+          throw error;
+        }
+      }
+    }, { hostname: HOST, port: 0, limit: 1024 });
+    const port = portOf(server);
+    const encoder = new TextEncoder();
+    const misbehave = async (i: number) => {
+      const kind = i % 4;
+      if (kind === 0) {
+        // Connect and drop at once.
+        const conn = await Deno.connect({ hostname: HOST, port });
+        conn.close();
+      } else if (kind === 1) {
+        // Vanish in the middle of a line.
+        const [, writer] = await openConnection({ hostname: HOST, port });
+        writer.write("half a li");
+        await writer.drain();
+        writer.abort();
+        await writer.waitClosed();
+      } else if (kind === 2) {
+        // A line far over the limit, then leave without reading.
+        const conn = await Deno.connect({ hostname: HOST, port });
+        await conn.write(encoder.encode("x".repeat(10_000)));
+        conn.close();
+      } else {
+        // Send many lines and leave before reading the echoes.
+        const conn = await Deno.connect({ hostname: HOST, port });
+        await conn.write(encoder.encode("line\n".repeat(2000)));
+        conn.close();
+      }
+    };
+    await gather(Array.from({ length: 300 }, (_, i) => () => misbehave(i)));
+    // A well-behaved client still gets correct echoes.
+    const [reader, writer] = await openConnection({ hostname: HOST, port });
+    for (let i = 0; i < 50; i++) {
+      writer.write(`message ${i}\n`);
+      assert.equal(text(await reader.readLine()), `message ${i}\n`);
+    }
+    writer.write("y".repeat(5000) + "\nafter\n");
+    assert.equal(text(await reader.readLine()), "too long\n");
+    // The rest of the long line may come back in over-limit pieces.
+    let line = "";
+    while (line !== "after\n") line = text(await reader.readLine());
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+    assert.deepEqual(errors.map((e) => String(e.exception)), []);
+  });
+});
+
+Deno.test("Server handler tasks are named after their peer", async () => {
+  await virtual(async () => {
+    let name = "";
+    const server = await startServer(async () => {
+      name = currentTask()!.getName();
+    }, { hostname: HOST, port: 0 });
+    const [reader, writer] = await connect(server);
+    await reader.read();
+    assert.match(name, /^Client 127\.0\.0\.1:\d+$/);
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+    await waitAllTasksBlocked();
+  });
+});
