@@ -7,10 +7,9 @@ Prints one JSON line per (runtime, workload) with operations per second
 (round trips, acquisitions), the best of --repeat runs.
 """
 import asyncio
-import argparse
-import json
-import sys
 import time
+
+from _peers import main
 
 PINGPONG_N = 200_000
 LOCK_TASKS = 100
@@ -52,38 +51,5 @@ async def lock():
 WORKLOADS = {"pingpong": pingpong, "lock": lock}
 
 
-def measure(runtime, new_loop, names, repeat):
-    for name in names:
-        best = 0.0
-        for _ in range(repeat):
-            loop = new_loop()
-            try:
-                best = max(best, loop.run_until_complete(WORKLOADS[name]()))
-            finally:
-                loop.close()
-        print(json.dumps({"runtime": runtime, "workload": name, "ops_per_s": round(best)}))
-        sys.stdout.flush()
-
-
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("workloads", nargs="*", default=list(WORKLOADS))
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only-first", action="store_true",
-                        help="run only the first runtime available: asyncio, or uvloop when installed")
-    args = parser.parse_args()
-    try:
-        import uvloop
-    except ImportError:
-        uvloop = None
-    if not (args.only_first and uvloop is not None):
-        measure(f"asyncio {sys.version.split()[0]}", asyncio.new_event_loop, args.workloads, args.repeat)
-        if args.only_first:
-            return
-    if uvloop is None:
-        print(json.dumps({"runtime": "uvloop", "skipped": "import uvloop failed"}))
-        return
-    measure(f"uvloop {uvloop.__version__}", uvloop.new_event_loop, args.workloads, args.repeat)
-
 if __name__ == "__main__":
-    main()
+    main(WORKLOADS)
