@@ -10,6 +10,7 @@ import { createTask, newEventLoop, run, sleep } from "../mod.ts";
 import { RealClock } from "../src/clock.ts";
 import { captureLog } from "./_capture.ts";
 import { main as twoTasks } from "../examples/two_tasks.ts";
+import { TWO_TASKS_OUTPUT } from "./_expected.ts";
 
 const TO_FAKE: FakeTimers.FakeMethod[] = [
   "Date",
@@ -66,20 +67,7 @@ Deno.test("examples/two_tasks runs on fake time with Python's output", async () 
       await tickUntilSettled(clock, finished, 100);
     });
     assert.ok(clock.now >= 5000 && clock.now <= 5100, `ended at ${clock.now}`);
-    assert.deepEqual(lines, [
-      "Fetching data...",
-      "0",
-      "1",
-      "2",
-      "3",
-      "Data fetched",
-      "4",
-      "5",
-      "6",
-      "7",
-      "8",
-      "9",
-    ]);
+    assert.deepEqual(lines, TWO_TASKS_OUTPUT);
   } finally {
     clock.uninstall();
   }
