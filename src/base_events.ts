@@ -625,7 +625,12 @@ export class EventLoop implements AbstractEventLoop {
   /** @internal */
   _ioFinished(): void {
     this.#ioInFlight--;
-    if (this.#ioInFlight === 0 && this.#wakeup !== undefined) this.#wake();
+    // Only a virtual clock waits for I/O to settle before it jumps; a real
+    // clock's idle wait is ended by whatever the I/O schedules.
+    if (
+      this.#ioInFlight === 0 && this.#wakeup !== undefined &&
+      this.#clock.jumpTo !== undefined
+    ) this.#wake();
   }
 
   /** @internal */
