@@ -17,12 +17,8 @@
  *
  * @module
  */
-import { CancelledError } from "./errors.ts";
-import {
-  _findRunningLoop,
-  type AbstractEventLoop,
-  getRunningLoop,
-} from "./events.ts";
+import { held } from "./_held.ts";
+import { _findRunningLoop, getRunningLoop } from "./events.ts";
 import {
   type ByteSink,
   type ByteSource,
@@ -239,62 +235,15 @@ function pathString(path: string | URL): string {
   return path instanceof URL ? decodeURIComponent(path.pathname) : path;
 }
 
-/**
- * Runs a Deno file operation through a loop Future, so that cancellation
- * is delivered, holding a virtual clock meanwhile. On cancellation the
- * operation is aborted through its signal (when it takes one) and
- * awaited, so no operation outlives the call; a result that arrives
- * anyway goes to `dispose`.
- */
-async function held<T>(
-  loop: AbstractEventLoop,
-  start: (signal: AbortSignal) => Promise<T>,
-  dispose?: (value: T) => void,
-): Promise<T> {
-  const controller = new AbortController();
-  const future = loop.createFuture<T>();
-  loop._ioStarted();
-  let operation: Promise<T>;
-  try {
-    operation = start(controller.signal);
-  } catch (error) {
-    loop._ioFinished();
-    throw error;
-  }
-  const settled = operation.then(
-    (value) => {
-      loop._ioFinished();
-      if (future.done() || loop.isClosed()) dispose?.(value);
-      else future.setResult(value);
-    },
-    (error) => {
-      loop._ioFinished();
-      if (!future.done() && !loop.isClosed()) future.setException(error);
-    },
-  );
-  try {
-    return await future;
-  } catch (error) {
-    if (error instanceof CancelledError) {
-      controller.abort(error);
-      if (
-        future.done() && !future.cancelled() &&
-        future.exception() === undefined
-      ) {
-        dispose?.(future.result());
-      }
-      await settled;
-    }
-    throw error;
-  }
-}
-
 function openHeld(
   path: string | URL,
   options: Deno.OpenOptions,
 ): Promise<Deno.FsFile> {
   const loop = getRunningLoop();
-  return held(loop, () => Deno.open(path, options), (file) => file.close());
+  return held(loop, () => Deno.open(path, options), {
+    dispose: (file) => file.close(),
+    settleOnCancel: true,
+  });
 }
 
 function splitOptions(
@@ -511,6 +460,7 @@ export function readFile(
   return held(
     getRunningLoop(),
     (signal) => Deno.readFile(path, { ...options, signal }),
+    { settleOnCancel: true },
   );
 }
 
@@ -544,6 +494,7 @@ export function readTextFile(
   return held(
     getRunningLoop(),
     (signal) => Deno.readTextFile(path, { ...options, signal }),
+    { settleOnCancel: true },
   );
 }
 
@@ -589,6 +540,7 @@ export function writeFile(
   return held(
     getRunningLoop(),
     (signal) => Deno.writeFile(path, data, { ...options, signal }),
+    { settleOnCancel: true },
   );
 }
 
@@ -631,5 +583,6 @@ export function writeTextFile(
   return held(
     getRunningLoop(),
     (signal) => Deno.writeTextFile(path, text, { ...options, signal }),
+    { settleOnCancel: true },
   );
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { checkStreamOptions, discard, streamsOver } from "./_conn.ts";
+import { held } from "./_held.ts";
 import { CancelledError } from "./errors.ts";
 import { type AbstractEventLoop, getRunningLoop } from "./events.ts";
 import type { StreamOptions, StreamReader, StreamWriter } from "./streams.ts";
@@ -102,13 +103,13 @@ export async function openConnection(
     : await held(
       loop,
       () => Deno.connect(target as Deno.ConnectOptions),
-      discard,
+      { dispose: discard },
     );
   if (tls === true) {
     const tlsConn = conn as Deno.TlsConn;
     let handshake: Promise<unknown> | undefined;
     try {
-      await held(loop, () => handshake = tlsConn.handshake(), () => {});
+      await held(loop, () => handshake = tlsConn.handshake(), {});
     } catch (error) {
       discard(conn);
       // Let the handshake see the close, so no operation outlives us.
@@ -134,7 +135,7 @@ async function connectTls(
     return await held(
       loop,
       () => Deno.connectTls(options as Deno.ConnectTlsOptions),
-      discard,
+      { dispose: discard },
     );
   }
   const {
@@ -143,7 +144,9 @@ async function connectTls(
     unsafelyDisableHostnameVerification,
     ...tcpOptions
   } = options;
-  const tcp = await held(loop, () => Deno.connect(tcpOptions), discard);
+  const tcp = await held(loop, () => Deno.connect(tcpOptions), {
+    dispose: discard,
+  });
   try {
     tcp.setNoDelay(true);
   } catch {
@@ -159,54 +162,10 @@ async function connectTls(
           alpnProtocols,
           unsafelyDisableHostnameVerification,
         }),
-      discard,
+      { dispose: discard },
     );
   } catch (error) {
     discard(tcp);
-    throw error;
-  }
-}
-
-/**
- * Awaits a Deno operation through a loop Future, so that cancellation is
- * delivered, holding a virtual clock meanwhile (it finishes without the
- * peer's help). A result that arrives after a cancellation, or that was
- * there when the cancellation was delivered, goes to `dispose`.
- */
-async function held<T>(
-  loop: AbstractEventLoop,
-  start: () => Promise<T>,
-  dispose: (value: T) => void,
-): Promise<T> {
-  const future = loop.createFuture<T>();
-  loop._ioStarted();
-  let operation: Promise<T>;
-  try {
-    operation = start();
-  } catch (error) {
-    loop._ioFinished();
-    throw error;
-  }
-  operation.then(
-    (value) => {
-      loop._ioFinished();
-      if (future.done() || loop.isClosed()) dispose(value);
-      else future.setResult(value);
-    },
-    (error) => {
-      loop._ioFinished();
-      if (!future.done() && !loop.isClosed()) future.setException(error);
-    },
-  );
-  try {
-    return await future;
-  } catch (error) {
-    if (
-      error instanceof CancelledError && future.done() && !future.cancelled() &&
-      future.exception() === undefined
-    ) {
-      dispose(future.result());
-    }
     throw error;
   }
 }

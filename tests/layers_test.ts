@@ -45,6 +45,7 @@ const LAYERS: readonly (readonly string[])[] = [
   // 5: the Deno adapters (the only files that may touch Deno.*)
   [
     "_signals.ts",
+    "_held.ts",
     "_conn.ts",
     "net.ts",
     "server.ts",
