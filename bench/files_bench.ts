@@ -3,17 +3,22 @@
  * the whole-file helper against `Deno.readFile`, in one run, so the
  * ratios compare like with like.
  *
- * 1. Copy a 256 MiB file: `openReader` + `openWriter` (`read(n)`,
- *    `write`, `drain`, writer high-water mark 1 MiB) vs a raw `file.read(buf)` / `file.write` loop with
- *    the same 256 KiB chunks.
+ * 1. Copy a 256 MiB file: `openReader` + `openWriter` (`write`, `drain`,
+ *    writer high-water mark 1 MiB) reading with `readInto(buffer)` (one
+ *    reused buffer, as the raw loop) and with `read(n)` (a new array per
+ *    chunk, as asyncio's `bytes`), vs a raw `file.read(buf)` /
+ *    `file.write` loop with the same 256 KiB chunks.
  * 2. Read 2,000 small files (4 KiB) concurrently: `gather` of `readFile`
- *    and of `openReader(...).read()` vs `Promise.all` of `Deno.readFile`.
+ *    vs `Promise.all` of `Deno.readFile`, and `gather` of
+ *    `openReader(...).read()` vs `Promise.all` of the same `Deno.open` +
+ *    read loop.
  *
  * Run from the repository root (it writes only under `bench/.tmp`):
  *
  *     deno run --allow-read=bench/.tmp --allow-write=bench/.tmp bench/files_bench.ts
  *
- * Each case runs 3 times, interleaved; the best time counts.
+ * Each case runs 5 times, interleaved, so that load elsewhere on the
+ * machine hits them alike; the best time counts.
  */
 import { gather, openReader, openWriter, readFile, run } from "../mod.ts";
 
@@ -22,7 +27,7 @@ const BIG = 256 * MiB;
 const CHUNK = 256 * 1024;
 const SMALL_COUNT = 2000;
 const SMALL_SIZE = 4096;
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 async function makeBig(path: string): Promise<void> {
   using file = await Deno.open(path, {
@@ -56,15 +61,48 @@ async function rawCopy(src: string, dst: string): Promise<number> {
   return total;
 }
 
-function streamCopy(src: string, dst: string): Promise<number> {
+/** What `openReader(path).read()` does, with Deno alone. */
+async function rawReadAll(path: string): Promise<Uint8Array> {
+  using file = await Deno.open(path);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const chunk = new Uint8Array(16 * 1024);
+    const n = await file.read(chunk);
+    if (n === null) break;
+    chunks.push(chunk.subarray(0, n));
+    size += n;
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return all;
+}
+
+function streamCopy(
+  src: string,
+  dst: string,
+  reuse: boolean,
+): Promise<number> {
   return run(async () => {
     const reader = await openReader(src);
     // A 1 MiB high-water mark lets the next read overlap the last write.
     const writer = await openWriter(dst, { highWaterMark: MiB });
+    const buffer = new Uint8Array(CHUNK);
     let total = 0;
     for (;;) {
-      const chunk = await reader.read(CHUNK);
-      if (chunk.length === 0) break;
+      let chunk: Uint8Array;
+      if (reuse) {
+        const n = await reader.readInto(buffer);
+        if (n === null) break;
+        chunk = buffer.subarray(0, n);
+      } else {
+        chunk = await reader.read(CHUNK);
+        if (chunk.length === 0) break;
+      }
       writer.write(chunk);
       await writer.drain();
       total += chunk.length;
@@ -96,10 +134,12 @@ export async function main(): Promise<void> {
     const dst = `${dir}/copy.bin`;
     await makeBig(src);
     let raw = Infinity;
-    let streams = Infinity;
+    let reuse = Infinity;
+    let fresh = Infinity;
     for (let i = 0; i < ROUNDS; i++) {
       raw = Math.min(raw, await timeIt(() => rawCopy(src, dst)));
-      streams = Math.min(streams, await timeIt(() => streamCopy(src, dst)));
+      reuse = Math.min(reuse, await timeIt(() => streamCopy(src, dst, true)));
+      fresh = Math.min(fresh, await timeIt(() => streamCopy(src, dst, false)));
     }
     const mibs = (ms: number) => (BIG / MiB) / (ms / 1000);
     console.log(
@@ -107,9 +147,11 @@ export async function main(): Promise<void> {
     );
     console.log(row("raw Deno.open read/write loop", raw, "MiB/s", mibs(raw)));
     console.log(
-      row("openReader + openWriter (streams)", streams, "MiB/s", mibs(streams)),
+      row("streams, readInto(buffer) + write", reuse, "MiB/s", mibs(reuse)),
     );
-    console.log(`  streams / raw throughput: ${(raw / streams).toFixed(3)}`);
+    console.log(row("streams, read(n) + write", fresh, "MiB/s", mibs(fresh)));
+    console.log(`  readInto / raw throughput: ${(raw / reuse).toFixed(3)}`);
+    console.log(`  read(n) / raw throughput: ${(raw / fresh).toFixed(3)}`);
     await Deno.remove(src);
     await Deno.remove(dst);
 
@@ -122,6 +164,7 @@ export async function main(): Promise<void> {
     }
     let rawAll = Infinity;
     let helper = Infinity;
+    let rawOpen = Infinity;
     let readers = Infinity;
     for (let i = 0; i < ROUNDS; i++) {
       rawAll = Math.min(
@@ -131,6 +174,10 @@ export async function main(): Promise<void> {
       helper = Math.min(
         helper,
         await timeIt(() => run(() => gather(names.map((n) => readFile(n))))),
+      );
+      rawOpen = Math.min(
+        rawOpen,
+        await timeIt(() => Promise.all(names.map(rawReadAll))),
       );
       readers = Math.min(
         readers,
@@ -158,6 +205,16 @@ export async function main(): Promise<void> {
     );
     console.log(
       row(
+        "Promise.all(Deno.open + read loop)",
+        rawOpen,
+        "files/s",
+        perSec(
+          rawOpen,
+        ),
+      ),
+    );
+    console.log(
+      row(
         "gather(openReader().read()) in run()",
         readers,
         "files/s",
@@ -166,7 +223,9 @@ export async function main(): Promise<void> {
     );
     console.log(`  readFile / raw throughput: ${(rawAll / helper).toFixed(3)}`);
     console.log(
-      `  openReader / raw throughput: ${(rawAll / readers).toFixed(3)}`,
+      `  openReader / Deno.open loop throughput: ${
+        (rawOpen / readers).toFixed(3)
+      }`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

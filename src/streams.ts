@@ -887,14 +887,16 @@ export class StreamWriter implements AsyncDisposable {
   #loop: AbstractEventLoop | undefined;
   #holdLoop: AbstractEventLoop | undefined = undefined;
   #state = OPEN;
-  // write() copies into #wbuf; #wbuf[#wstart, #wend) is not yet taken by
-  // the sink. A sink write in flight reads #wbuf[#wstart, +#inFlight), so
-  // that region is only read while it flies: the buffer is compacted only
-  // between writes, or replaced (the write in flight keeps the old one).
+  // write() copies into #wbuf[0, #wend). A sink write in flight reads
+  // #flight[#sent, #flightEnd), a buffer write() no longer touches, so
+  // bytes are copied once however far writes run ahead of the sink. When
+  // the flight lands, #wbuf flies next and the landed buffer takes its
+  // place: two buffers take turns while data streams, one stays when idle.
   #wbuf: Uint8Array = EMPTY_BYTES;
-  #wstart = 0;
   #wend = 0;
-  #inFlight = 0;
+  #flight: Uint8Array = EMPTY_BYTES;
+  #sent = 0;
+  #flightEnd = 0;
   #paused = false;
   // A flush is scheduled or a sink write is in flight.
   #writing = false;
@@ -975,9 +977,7 @@ export class StreamWriter implements AsyncDisposable {
       this.#writing = true;
       queueMicrotask(this.#flush);
     }
-    if (!this.#paused && this.#wend - this.#wstart > this.#high) {
-      this.#paused = true;
-    }
+    if (!this.#paused && this.#buffered() > this.#high) this.#paused = true;
     this.#updateHold();
   }
 
@@ -1062,7 +1062,7 @@ export class StreamWriter implements AsyncDisposable {
    * @returns The byte count.
    */
   getWriteBufferSize(): number {
-    return this.#state >= CLOSED ? 0 : this.#wend - this.#wstart;
+    return this.#state >= CLOSED ? 0 : this.#buffered();
   }
 
   /**
@@ -1216,7 +1216,7 @@ export class StreamWriter implements AsyncDisposable {
   /** A description for logs, as asyncio's repr. */
   toString(): string {
     const state = ["open", "eof", "closing", "closed", "closed"][this.#state];
-    return `<StreamWriter ${state} buffered=${this.#wend - this.#wstart}${
+    return `<StreamWriter ${state} buffered=${this.#buffered()}${
       this.#paused ? " paused" : ""
     }>`;
   }
@@ -1229,26 +1229,24 @@ export class StreamWriter implements AsyncDisposable {
     return new InvalidStateError(`Cannot ${method}: writer is closed`);
   }
 
+  /** Bytes written and not yet taken by the sink. */
+  #buffered(): number {
+    return this.#wend + this.#flightEnd - this.#sent;
+  }
+
   /** Makes room for `n` more bytes at #wend. */
   #reserve(n: number): void {
     const buf = this.#wbuf;
     if (buf.length - this.#wend >= n) return;
-    const size = this.#wend - this.#wstart;
-    if (this.#inFlight === 0 && buf.length - size >= n) {
-      buf.copyWithin(0, this.#wstart, this.#wend);
-    } else {
-      const grown = new Uint8Array(
-        Math.max(size + n, 2 * buf.length, FIRST_WRITE_BUFFER),
-      );
-      grown.set(buf.subarray(this.#wstart, this.#wend));
-      this.#wbuf = grown;
-    }
-    this.#wstart = 0;
-    this.#wend = size;
+    const grown = new Uint8Array(
+      Math.max(this.#wend + n, 2 * buf.length, FIRST_WRITE_BUFFER),
+    );
+    grown.set(buf.subarray(0, this.#wend));
+    this.#wbuf = grown;
   }
 
   #flush = (): void => {
-    if (this.#state >= CLOSED || this.#wstart === this.#wend) {
+    if (this.#state >= CLOSED || this.#wend === 0) {
       // Aborted (or failed) before the first byte went out.
       this.#writing = false;
       this.#checkSettled();
@@ -1259,11 +1257,21 @@ export class StreamWriter implements AsyncDisposable {
 
   /** Hands everything buffered to the sink in one write. */
   #sendBuffered(): void {
-    const chunk = this.#wbuf.subarray(this.#wstart, this.#wend);
-    this.#inFlight = chunk.length;
+    const landed = this.#flight;
+    this.#flight = this.#wbuf;
+    this.#sent = 0;
+    this.#flightEnd = this.#wend;
+    this.#wbuf = landed;
+    this.#wend = 0;
+    this.#sendFlight();
+  }
+
+  #sendFlight(): void {
     let promise: Promise<number>;
     try {
-      promise = this.#sink.write(chunk);
+      promise = this.#sink.write(
+        this.#flight.subarray(this.#sent, this.#flightEnd),
+      );
     } catch (error) {
       promise = Promise.reject(error);
     }
@@ -1271,7 +1279,6 @@ export class StreamWriter implements AsyncDisposable {
   }
 
   #onWritten = (n: number): void => {
-    this.#inFlight = 0;
     if (this.#state >= CLOSED) {
       // Aborted meanwhile: the rest is dropped.
       this.#writing = false;
@@ -1279,15 +1286,20 @@ export class StreamWriter implements AsyncDisposable {
       return;
     }
     if (!(n >= 0)) n = 0;
-    this.#wstart += n;
-    if (this.#wstart < this.#wend) {
+    this.#sent += n;
+    if (this.#sent < this.#flightEnd) {
+      this.#sendFlight();
+    } else if (this.#wend > 0) {
       this.#sendBuffered();
     } else {
+      // Idle: keep one buffer for the next writes, unless it grew large.
       this.#writing = false;
-      this.#wstart = this.#wend = 0;
-      if (this.#wbuf.length > MAX_IDLE_WRITE_BUFFER) this.#wbuf = EMPTY_BYTES;
+      const landed = this.#flight;
+      this.#flight = EMPTY_BYTES;
+      this.#sent = this.#flightEnd = 0;
+      this.#wbuf = landed.length > MAX_IDLE_WRITE_BUFFER ? EMPTY_BYTES : landed;
     }
-    if (this.#paused && this.#wend - this.#wstart <= this.#low) {
+    if (this.#paused && this.#buffered() <= this.#low) {
       this.#paused = false;
       this.#wakeDrainers();
     }
@@ -1303,15 +1315,15 @@ export class StreamWriter implements AsyncDisposable {
 
   #onWriteFailed = (error: unknown): void => {
     this.#writing = false;
-    this.#inFlight = 0;
     if (this.#state >= CLOSED) this.#checkSettled();
     else this.#fatal(error);
   };
 
   #dropQueue(): void {
-    // A write in flight keeps reading the old buffer.
+    // A write in flight keeps reading its buffer until it settles.
     this.#wbuf = EMPTY_BYTES;
-    this.#wstart = this.#wend = 0;
+    this.#wend = 0;
+    this.#sent = this.#flightEnd;
   }
 
   #sendEof(): void {

@@ -674,6 +674,47 @@ Deno.test("StreamWriter.write() continues short writes with the rest", async () 
   });
 });
 
+Deno.test("StreamWriter.write() during a slow sink write keeps every byte, in order", async () => {
+  await virtual(async () => {
+    const sink = new FakeSink();
+    sink.blocked = true;
+    sink.chunk = 700; // short writes: each flight needs several calls
+    const writer = new StreamWriter(sink, { highWaterMark: 1 << 20 });
+    const reused = new Uint8Array(1000);
+    const expected: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 10; i++) {
+        const value = round * 10 + i;
+        reused.fill(value); // the caller reuses its array at once
+        writer.write(reused);
+        for (let k = 0; k < 1000; k++) expected.push(value);
+      }
+      // Let the flush start a sink write that waits, then write more
+      // while it is in flight.
+      await sleep(0);
+      if (round % 2 === 1) {
+        // The sink has waited since the last round: what it has not taken
+        // is what the writer reports buffered.
+        assert.equal(
+          writer.getWriteBufferSize(),
+          expected.length - sentBytes(),
+        );
+        sink.release();
+      } else sink.blocked = true;
+    }
+    sink.release();
+    writer.close();
+    await writer.waitClosed();
+    const received = sink.written.flatMap((chunk) => Array.from(chunk));
+    assert.equal(received.length, expected.length);
+    assert.deepEqual(received, expected);
+
+    function sentBytes(): number {
+      return sink.written.reduce((n, chunk) => n + chunk.length, 0);
+    }
+  });
+});
+
 Deno.test("StreamWriter.drain() waits above the high-water mark until the low-water mark", async () => {
   await virtual(async () => {
     const sink = new FakeSink();
