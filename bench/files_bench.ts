@@ -9,7 +9,8 @@
  *    chunk, as asyncio's `bytes`), vs a raw `file.read(buf)` /
  *    `file.write` loop with the same 256 KiB chunks.
  * 2. Read 2,000 small files (4 KiB) concurrently: `gather` of `readFile`
- *    vs `Promise.all` of `Deno.readFile`, and `gather` of
+ *    vs `Promise.all` of `Deno.readFile` (without and with the abort
+ *    signal that makes `readFile` cancellable), and `gather` of
  *    `openReader(...).read()` vs `Promise.all` of the same `Deno.open` +
  *    read loop.
  *
@@ -163,6 +164,7 @@ export async function main(): Promise<void> {
       names.push(name);
     }
     let rawAll = Infinity;
+    let rawSignal = Infinity;
     let helper = Infinity;
     let rawOpen = Infinity;
     let readers = Infinity;
@@ -170,6 +172,16 @@ export async function main(): Promise<void> {
       rawAll = Math.min(
         rawAll,
         await timeIt(() => Promise.all(names.map((n) => Deno.readFile(n)))),
+      );
+      rawSignal = Math.min(
+        rawSignal,
+        await timeIt(() =>
+          Promise.all(
+            names.map((n) =>
+              Deno.readFile(n, { signal: new AbortController().signal })
+            ),
+          )
+        ),
       );
       helper = Math.min(
         helper,
@@ -201,6 +213,14 @@ export async function main(): Promise<void> {
       row("Promise.all(Deno.readFile)", rawAll, "files/s", perSec(rawAll)),
     );
     console.log(
+      row(
+        "Promise.all(Deno.readFile + signal)",
+        rawSignal,
+        "files/s",
+        perSec(rawSignal),
+      ),
+    );
+    console.log(
       row("gather(readFile) in run()", helper, "files/s", perSec(helper)),
     );
     console.log(
@@ -222,6 +242,11 @@ export async function main(): Promise<void> {
       ),
     );
     console.log(`  readFile / raw throughput: ${(rawAll / helper).toFixed(3)}`);
+    console.log(
+      `  readFile / raw with signal throughput: ${
+        (rawSignal / helper).toFixed(3)
+      }`,
+    );
     console.log(
       `  openReader / Deno.open loop throughput: ${
         (rawOpen / readers).toFixed(3)

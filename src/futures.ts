@@ -377,6 +377,16 @@ export class Future<T> implements Promise<T> {
     return STATE_NAMES[this.#state];
   }
 
+  /**
+   * Called when an await that was cancelled after this future finished
+   * drops its result: the awaiting task sees CancelledError instead. A
+   * future whose result must be released (an open file, say) overrides
+   * it; the default does nothing.
+   *
+   * @param _result The result nobody received.
+   */
+  protected _resultDropped(_result: T): void {}
+
   #makeCancelledError(): CancelledError {
     return new CancelledError(this.#value as string | undefined);
   }
@@ -422,6 +432,7 @@ export class Future<T> implements Promise<T> {
     let outcome: unknown;
     if (wait.cancelRequested) {
       outcome = new CancelledError(wait.cancelMessage);
+      if (future.#state === FINISHED) future._resultDropped(future.#value);
     } else if (future.#state === CANCELLED) {
       outcome = future.#makeCancelledError();
     } else if (future.#state === FINISHED) {
