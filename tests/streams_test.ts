@@ -1052,3 +1052,53 @@ Deno.test("StreamReader.readInto() cancelled after its bytes landed keeps them",
     assert.equal(text(await reader.readLine()), "landed\n");
   });
 });
+
+Deno.test("StreamReader.read(n) cancelled after its bytes were handed over puts them back in order", async () => {
+  await virtual(async () => {
+    const source = new FakeSource();
+    const reader = new StreamReader({ source });
+
+    // Part of what landed was handed over, the rest stayed buffered.
+    const partial = createTask(() => reader.read(2));
+    await waitAllTasksBlocked();
+    source.deliver("abc");
+    await Promise.resolve();
+    await Promise.resolve();
+    partial.cancel(); // before the task resumed with "ab"
+    await assert.rejects(partial, CancelledError);
+    assert.equal(text(await reader.read(10)), "abc");
+
+    // All of it was handed over: the buffer was empty.
+    const whole = createTask(() => reader.read(10));
+    await waitAllTasksBlocked();
+    source.deliver("def");
+    await Promise.resolve();
+    await Promise.resolve();
+    whole.cancel();
+    await assert.rejects(whole, CancelledError);
+    source.deliver("ghi");
+    assert.equal(text(await reader.read(3)), "def");
+    assert.equal(text(await reader.read(3)), "ghi");
+    assert.equal(source.maxInFlight, 1);
+  });
+});
+
+Deno.test("StreamReader.read(n) hands over the end and errors to a waiting task", async () => {
+  await virtual(async () => {
+    const source = new FakeSource();
+    const reader = new StreamReader({ source });
+    const ended = createTask(() => reader.read(10));
+    await waitAllTasksBlocked();
+    source.deliver(null);
+    assert.equal((await ended).length, 0);
+    assert.ok(reader.atEof());
+
+    const failing = new FakeSource();
+    const broken = new StreamReader({ source: failing });
+    const task = createTask(() => broken.read(10));
+    await waitAllTasksBlocked();
+    failing.deliver(new RangeError("connection reset"));
+    await assert.rejects(task, RangeError);
+    await assert.rejects(broken.read(1), RangeError);
+  });
+});
