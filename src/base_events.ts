@@ -56,6 +56,11 @@ const SLOW_CALLBACK_MS = 100;
 const NO_ARGS: never[] = [];
 /** Microtask turns a resumed task's step may take before the next callback. */
 const MAX_STEP_TURNS = 64;
+/**
+ * Awaited to let one microtask turn pass: a settled native promise takes
+ * the same single turn as `await null` without wrapping a new one.
+ */
+const MICROTASK_TURN: Promise<void> = Promise.resolve();
 /** Yield to the host after this much real time of uninterrupted work. */
 const SLICE_MS = 1;
 /** Drop cancelled timers from the heap once they are this share of it. */
@@ -720,13 +725,13 @@ export class EventLoop implements AbstractEventLoop {
         // next callback, as CPython runs Task.__step inline: microtask
         // turns pass until it reaches its next loop await or its end (or
         // the bound, for a step that waits on a plain promise).
-        await null;
+        await MICROTASK_TURN;
         for (let turn = 0; resumingTask !== undefined; turn++) {
           if (turn === MAX_STEP_TURNS) {
             setResumingTask(undefined);
             break;
           }
-          await null;
+          await MICROTASK_TURN;
         }
         if (
           (++counter & 63) === 0 && performance.now() - sliceStart > SLICE_MS
@@ -739,7 +744,9 @@ export class EventLoop implements AbstractEventLoop {
       if (ready.length === 0) {
         // Let woken coroutines reach their next await before deciding the
         // loop is idle; most do within a few turns.
-        for (let i = 0; i < 4 && ready.length === 0; i++) await null;
+        for (let i = 0; i < 4 && ready.length === 0; i++) {
+          await MICROTASK_TURN;
+        }
       }
       if (ready.length === 0 && !this.#stopping && !this.#timersDue()) {
         await this.#idle();
