@@ -243,11 +243,13 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
    * read. For readers without a source. asyncio: `feed_data()`.
    *
    * @param data The bytes; they are copied.
-   * @throws {InvalidStateError} After `feedEof()`.
+   * @throws {InvalidStateError} After `feedEof()`, or if the reader reads
+   * from a source (its bytes would race the source's).
    * @throws {TypeError} If `data` is neither bytes nor a string.
    */
   feedData(data: Uint8Array | string): void {
     const bytes = toBytes(data, "feed data");
+    this.#checkFed("feed data");
     if (this.#eof) {
       throw new InvalidStateError("Cannot feed data: feedEof() was called");
     }
@@ -259,8 +261,12 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
   /**
    * Marks the end of the stream, waking a waiting read. asyncio:
    * `feed_eof()`.
+   *
+   * @throws {InvalidStateError} If the reader reads from a source, whose
+   * end is the end of the stream.
    */
   feedEof(): void {
+    this.#checkFed("feed EOF");
     this.#eof = true;
     this.#wake();
   }
@@ -647,6 +653,14 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
       this.#pull(need);
     }
     return waiter.then();
+  }
+
+  #checkFed(method: string): void {
+    if (this.#source !== undefined) {
+      throw new InvalidStateError(
+        `Cannot ${method}: the reader reads from its source`,
+      );
+    }
   }
 
   /** Something arrived (bytes, the end, an error): tells the waiter. */

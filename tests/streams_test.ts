@@ -1102,3 +1102,19 @@ Deno.test("StreamReader.read(n) hands over the end and errors to a waiting task"
     await assert.rejects(broken.read(1), RangeError);
   });
 });
+
+Deno.test("StreamReader with a source refuses feedData() and feedEof()", async () => {
+  await virtual(async () => {
+    const source = new FakeSource();
+    const reader = new StreamReader({ source });
+    assert.throws(
+      () => reader.feedData("x"),
+      (error: unknown) =>
+        error instanceof InvalidStateError &&
+        /reads from its source/.test(error.message),
+    );
+    assert.throws(() => reader.feedEof(), InvalidStateError);
+    source.deliver("still fine\n");
+    assert.equal(text(await reader.readLine()), "still fine\n");
+  });
+});
