@@ -65,6 +65,18 @@ class Wait {
  * when it resumes instead of handing over the result, as asyncio's
  * `_must_cancel` does.
  */
+// then() creates a promise per await: a shared executor that stores its
+// resolvers here spares a closure and its context each time.
+let capturedResolve: (value: unknown) => void = () => {};
+let capturedReject: (reason: unknown) => void = () => {};
+function captureResolvers(
+  resolve: (value: never) => void,
+  reject: (reason: unknown) => void,
+): void {
+  capturedResolve = resolve as (value: unknown) => void;
+  capturedReject = reject;
+}
+
 export function _cancelWait(wait: object, message?: string): void {
   const w = wait as Wait;
   if (!w.future.cancel(message)) {
@@ -280,12 +292,9 @@ export class Future<T> implements Promise<T> {
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    let resolve!: (value: unknown) => void;
-    let reject!: (reason: unknown) => void;
-    const promise = new Promise<R1 | R2>((res, rej) => {
-      resolve = res as (value: unknown) => void;
-      reject = rej;
-    });
+    const promise = new Promise<R1 | R2>(captureResolvers);
+    const resolve = capturedResolve;
+    const reject = capturedReject;
     const task = currentTaskStore.getStore();
     if (task === this) {
       // A task awaiting itself would never wake (asyncio raises too).
