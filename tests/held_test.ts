@@ -29,6 +29,19 @@ function operation<T>() {
   return { start, resolve, reject, seen };
 }
 
+/** A task awaiting held() over an operation the test settles. */
+function heldTask(settleOnCancel: boolean) {
+  const op = operation<string>();
+  const disposed: string[] = [];
+  const task = createTask(() =>
+    held(getRunningLoop(), op.start, {
+      settleOnCancel,
+      dispose: (value) => disposed.push(value),
+    })
+  );
+  return { op, disposed, task };
+}
+
 Deno.test("held() resolves with the operation's result and rejects with its error", async () => {
   await run(async () => {
     const loop = getRunningLoop();
@@ -73,15 +86,7 @@ Deno.test("held() with settleOnCancel aborts the operation and throws only once 
 
 Deno.test("held() with settleOnCancel disposes of a result that lands after the cancel", async () => {
   await run(async () => {
-    const loop = getRunningLoop();
-    const op = operation<string>();
-    const disposed: string[] = [];
-    const task = createTask(() =>
-      held(loop, op.start, {
-        settleOnCancel: true,
-        dispose: (value) => disposed.push(value),
-      })
-    );
+    const { op, disposed, task } = heldTask(true);
     await waitAllTasksBlocked();
     task.cancel();
     await sleep(0);
@@ -93,12 +98,7 @@ Deno.test("held() with settleOnCancel disposes of a result that lands after the 
 
 Deno.test("held() without settleOnCancel throws at once, and disposes of a late result", async () => {
   await run(async () => {
-    const loop = getRunningLoop();
-    const op = operation<string>();
-    const disposed: string[] = [];
-    const task = createTask(() =>
-      held(loop, op.start, { dispose: (value) => disposed.push(value) })
-    );
+    const { op, disposed, task } = heldTask(false);
     await waitAllTasksBlocked();
     task.cancel();
     await assert.rejects(task, CancelledError);
@@ -111,12 +111,7 @@ Deno.test("held() without settleOnCancel throws at once, and disposes of a late 
 
 Deno.test("held() disposes of a result that was there when the cancellation was delivered", async () => {
   await run(async () => {
-    const loop = getRunningLoop();
-    const op = operation<string>();
-    const disposed: string[] = [];
-    const task = createTask(() =>
-      held(loop, op.start, { dispose: (value) => disposed.push(value) })
-    );
+    const { op, disposed, task } = heldTask(false);
     await waitAllTasksBlocked();
     op.resolve("conn #9");
     // Let the result land on the future, then cancel before the task
