@@ -321,7 +321,7 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
           this.#take(Math.min(n, this.#end - this.#start)),
         );
       }
-      const read = new PendingRead(this.#restore, n);
+      const read = new PendingRead(n);
       return this.#park("read", read, 0) as Promise<Uint8Array>;
     } catch (error) {
       return Promise.reject(error);
@@ -390,7 +390,7 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
       if (this.#start !== this.#end || this.#eof) {
         return Promise.resolve(this.#copyInto(buffer));
       }
-      const read = new PendingRead(this.#restore, buffer.length, buffer);
+      const read = new PendingRead(buffer.length, buffer);
       if (
         this.#source === undefined || this.#pending !== undefined || this.#lost
       ) {
@@ -640,7 +640,10 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
    */
   #park<T>(method: string, waiter: Future<T>, need: number): Promise<T> {
     const current = this.#waiter;
-    if (current !== undefined && !current.done()) {
+    if (
+      current !== undefined &&
+      (current instanceof PendingRead || !current.done())
+    ) {
       throw new InvalidStateError(
         `Cannot call ${method}: another task is already waiting for incoming data`,
       );
@@ -652,8 +655,38 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
     ) {
       this.#pull(need);
     }
+    if (waiter instanceof PendingRead) {
+      return waiter.then(this.#delivered, this.#undelivered) as Promise<T>;
+    }
     return waiter.then();
   }
+
+  /**
+   * A read(n)/readInto() stays the reader's waiter from the moment it
+   * parks until its task takes the result, as asyncio keeps its waiter
+   * until the reading coroutine resumes: no other read can start in
+   * between and take bytes that come later in the stream.
+   */
+  #delivered = (result: unknown): unknown => {
+    this.#waiter = undefined;
+    return result;
+  };
+
+  /**
+   * The task did not take the result: an error, a cancellation before the
+   * bytes came, or one after they were handed over (then they go back).
+   */
+  #undelivered = (error: unknown): never => {
+    const read = this.#waiter;
+    this.#waiter = undefined;
+    if (
+      read instanceof PendingRead && read.done() && !read.cancelled() &&
+      read.exception() === undefined
+    ) {
+      this.#restore(read, read.result());
+    }
+    throw error;
+  };
 
   #checkFed(method: string): void {
     if (this.#source !== undefined) {
@@ -667,23 +700,21 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
   #wake(): void {
     const waiter = this.#waiter;
     if (waiter === undefined) return;
-    if (waiter.done() || waiter.getLoop().isClosed()) {
+    if (waiter.getLoop().isClosed()) {
       this.#waiter = undefined;
     } else if (waiter instanceof PendingRead) {
-      this.#settle(waiter);
+      if (!waiter.done()) this.#settle(waiter);
     } else {
       this.#waiter = undefined;
-      waiter.setResult(undefined);
+      if (!waiter.done()) waiter.setResult(undefined);
     }
   }
 
   /** Hands a waiting read(n) or readInto() what there is now, if anything. */
   #settle(read: PendingRead): void {
     if (this.#failed) {
-      this.#waiter = undefined;
       read.setException(this.#exception);
     } else if (this.#start !== this.#end || this.#eof) {
-      this.#waiter = undefined;
       const into = read.into;
       if (into === undefined) {
         read.setResult(
@@ -792,7 +823,6 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
         !direct.getLoop().isClosed()
       ) {
         // The readInto() that lent its buffer still waits: hand over.
-        this.#waiter = undefined;
         if (n === null) this.#eof = true;
         direct.setResult(n);
         return;
@@ -876,22 +906,15 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
 }
 
 /**
- * A `read(n)` or `readInto()` waiting for bytes: the reader gives it the
- * bytes as they land, so its task resumes with them in one step. If the
- * task is cancelled between the hand-over and its resumption, `restore`
- * puts the bytes back (asyncio's "a cancelled read loses nothing").
+ * A `read(n)` (at most `count` bytes) or `readInto(into)` waiting for
+ * bytes: the reader gives it the bytes as they land, so its task resumes
+ * with them in one step. If the task is cancelled between the hand-over
+ * and its resumption, the reader puts the bytes back (asyncio's "a
+ * cancelled read loses nothing").
  */
 class PendingRead extends Future<unknown> {
-  constructor(
-    readonly restore: (read: PendingRead, result: unknown) => void,
-    readonly count: number,
-    readonly into?: Uint8Array,
-  ) {
+  constructor(readonly count: number, readonly into?: Uint8Array) {
     super();
-  }
-
-  protected override _resultDropped(result: unknown): void {
-    this.restore(this, result);
   }
 }
 

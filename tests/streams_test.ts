@@ -1118,3 +1118,26 @@ Deno.test("StreamReader with a source refuses feedData() and feedEof()", async (
     assert.equal(text(await reader.readLine()), "still fine\n");
   });
 });
+
+Deno.test("StreamReader: a read handed its bytes stays the waiter until its task takes them", async () => {
+  await virtual(async () => {
+    const source = new FakeSource();
+    const reader = new StreamReader({ source });
+    const first = createTask(() => reader.read(10));
+    await waitAllTasksBlocked();
+    source.deliver("first ");
+    await Promise.resolve();
+    await Promise.resolve();
+    // The bytes were handed to `first`, which has not resumed yet: as in
+    // asyncio, another read is refused rather than allowed to take the
+    // bytes that come next and then see "first " put back before them.
+    const intruder = reader.read(10);
+    const intruderInto = reader.readInto(new Uint8Array(4));
+    first.cancel();
+    await assert.rejects(intruder, InvalidStateError);
+    await assert.rejects(intruderInto, InvalidStateError);
+    await assert.rejects(first, CancelledError);
+    source.deliver("second");
+    assert.equal(text(await reader.readExactly(12)), "first second");
+  });
+});
