@@ -152,6 +152,11 @@ export class EventLoop implements AbstractEventLoop {
   #wakeup: (() => void) | undefined = undefined;
   // Clears the host timer armed while idle.
   #hostTimer: (() => void) | undefined = undefined;
+  // The host timer for the next timer's deadline on a real clock: it
+  // stays armed across wake-ups while no earlier deadline comes, so a busy
+  // loop that idles often does not set and clear a host timer each time.
+  #deadlineTimer: (() => void) | undefined = undefined;
+  #deadlineAt = Infinity;
   #idleWaiters: Future<void>[] = [];
   // Per signal, the function that stops listening for it.
   #signalHandlers = new Map<Signal, () => void>();
@@ -342,6 +347,7 @@ export class EventLoop implements AbstractEventLoop {
       if (this.#wakeup !== undefined) this.#wake();
     });
     return this.#drive().finally(() => {
+      this.#clearDeadline();
       unsubscribe?.();
       this.#running = false;
       this.#stopping = false;
@@ -808,10 +814,7 @@ export class EventLoop implements AbstractEventLoop {
           this.#armHostTimer(() => this.#jump(resolve), threshold);
         }
       } else if (next !== undefined) {
-        const delay = Math.max(0, Math.ceil(next.when() - clock.now()));
-        this.#armHostTimer(() => {
-          if (this.#wakeup === resolve) this.#wake();
-        }, delay);
+        this.#armDeadline(next.when());
       }
     });
   }
@@ -832,6 +835,35 @@ export class EventLoop implements AbstractEventLoop {
     if (timer === undefined) return;
     if (timer.when() > clock.now()) clock.jumpTo!(timer.when());
     this.#wake();
+  }
+
+  /**
+   * Wakes the idle loop at `when` on the loop's clock, keeping a host
+   * timer armed for that deadline or an earlier one. One that fires early
+   * (its timer was cancelled) wakes the loop, which idles again.
+   */
+  #armDeadline(when: number): void {
+    if (this.#deadlineTimer !== undefined) {
+      if (this.#deadlineAt <= when) return;
+      this.#clearDeadline();
+    }
+    const delay = Math.max(0, Math.ceil(when - this.#clock.now()));
+    const clear = globalThis.clearTimeout;
+    const id = globalThis.setTimeout(this.#deadlineReached, delay);
+    this.#deadlineTimer = () => clear(id);
+    this.#deadlineAt = when;
+  }
+
+  #deadlineReached = (): void => {
+    this.#deadlineTimer = undefined;
+    this.#deadlineAt = Infinity;
+    if (this.#wakeup !== undefined) this.#wake();
+  };
+
+  #clearDeadline(): void {
+    this.#deadlineTimer?.();
+    this.#deadlineTimer = undefined;
+    this.#deadlineAt = Infinity;
   }
 
   #armHostTimer(callback: () => void, delay: number): void {

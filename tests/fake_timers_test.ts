@@ -118,3 +118,28 @@ Deno.test("RealClock stays continuous and monotonic when Date is faked and resto
   const after = realClock.now();
   assert.ok(after >= during && after - during < 50);
 });
+
+Deno.test("a timer added while the loop waits for a later one wakes it on time", async () => {
+  const clock = install();
+  try {
+    const order: string[] = [];
+    const finished = run(async () => {
+      const late = createTask(async () => {
+        await sleep(10_000);
+        order.push(`late at ${Date.now()}`);
+      });
+      // The loop idles with its host timer armed for 10 s; a callback
+      // from outside the loop then asks for a 100 ms timer.
+      await new Promise<void>((resolve) => setTimeout(resolve, 50));
+      await sleep(100);
+      order.push(`early at ${Date.now()}`);
+      await late;
+    });
+    await clock.tickAsync(150);
+    assert.deepEqual(order, ["early at 150"]);
+    await tickUntilSettled(clock, finished, 1_000);
+    assert.deepEqual(order, ["early at 150", "late at 10000"]);
+  } finally {
+    clock.uninstall();
+  }
+});
