@@ -313,6 +313,7 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
   read(n = -1): Promise<Uint8Array> {
     try {
       checkCount("read", n, true);
+      this.#checkNotHandedOver("read");
       if (this.#failed) throw this.#exception;
       if (n === 0) return Promise.resolve(new Uint8Array(0));
       if (n < 0) return this.#readAll();
@@ -385,6 +386,7 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
       );
     }
     try {
+      this.#checkNotHandedOver("readInto");
       if (this.#failed) throw this.#exception;
       if (buffer.length === 0) return Promise.resolve(0);
       if (this.#start !== this.#end || this.#eof) {
@@ -437,6 +439,7 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
    */
   async readExactly(n: number): Promise<Uint8Array> {
     checkCount("readExactly", n, false);
+    this.#checkNotHandedOver("readExactly");
     if (this.#failed) throw this.#exception;
     if (n === 0) return new Uint8Array(0);
     while (this.#end - this.#start < n) {
@@ -573,6 +576,7 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
     separators: readonly Uint8Array[],
     method: string,
   ): Promise<Uint8Array> {
+    this.#checkNotHandedOver(method);
     if (this.#failed) throw this.#exception;
     const minLength = separators[0].length;
     const maxLength = separators[separators.length - 1].length;
@@ -687,6 +691,20 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
     }
     throw error;
   };
+
+  /**
+   * A read whose bytes were handed over and whose task has not resumed
+   * yet still holds the reader: bytes taken now would come before bytes
+   * that task may yet put back (if it is cancelled first).
+   */
+  #checkNotHandedOver(method: string): void {
+    const waiter = this.#waiter;
+    if (waiter instanceof PendingRead && waiter.done()) {
+      throw new InvalidStateError(
+        `Cannot call ${method}: another task is already waiting for incoming data`,
+      );
+    }
+  }
 
   #checkFed(method: string): void {
     if (this.#source !== undefined) {

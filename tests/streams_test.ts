@@ -1123,19 +1123,24 @@ Deno.test("StreamReader: a read handed its bytes stays the waiter until its task
   await virtual(async () => {
     const source = new FakeSource();
     const reader = new StreamReader({ source });
-    const first = createTask(() => reader.read(10));
+    const first = createTask(() => reader.read(2));
     await waitAllTasksBlocked();
     source.deliver("first ");
     await Promise.resolve();
     await Promise.resolve();
-    // The bytes were handed to `first`, which has not resumed yet: as in
-    // asyncio, another read is refused rather than allowed to take the
-    // bytes that come next and then see "first " put back before them.
-    const intruder = reader.read(10);
-    const intruderInto = reader.readInto(new Uint8Array(4));
+    // "fi" was handed to `first`, which has not resumed yet; "rst " is
+    // buffered. Another read is refused, waiting or not, rather than
+    // allowed to take bytes that "fi" may yet be put back in front of.
+    const intruders = [
+      reader.read(10),
+      reader.readInto(new Uint8Array(4)),
+      reader.readLine(),
+      reader.readExactly(1),
+    ];
     first.cancel();
-    await assert.rejects(intruder, InvalidStateError);
-    await assert.rejects(intruderInto, InvalidStateError);
+    for (const intruder of intruders) {
+      await assert.rejects(intruder, InvalidStateError);
+    }
     await assert.rejects(first, CancelledError);
     source.deliver("second");
     assert.equal(text(await reader.readExactly(12)), "first second");
