@@ -150,7 +150,7 @@ export class EventLoop implements AbstractEventLoop {
   );
   // While idle: wakes the driver. Undefined while the driver is busy.
   #wakeup: (() => void) | undefined = undefined;
-  // Clears the host timer armed while idle.
+  // Clears the host timer a virtual clock's idle loop armed to jump.
   #hostTimer: (() => void) | undefined = undefined;
   // The host timer for the next timer's deadline on a real clock: it
   // stays armed across wake-ups while no earlier deadline comes, so a busy

@@ -57,14 +57,6 @@ class Wait {
   ) {}
 }
 
-/**
- * Cancels one wait of a task being cancelled: the awaited future is
- * cancelled (a Task only gets the request). If it refuses — it is already
- * done with its callbacks not run yet, or it declines as gather's future
- * does when no child could be cancelled — this wait throws CancelledError
- * when it resumes instead of handing over the result, as asyncio's
- * `_must_cancel` does.
- */
 // then() creates a promise per await: a shared executor that stores its
 // resolvers here spares a closure and its context each time.
 let capturedResolve: (value: unknown) => void = () => {};
@@ -77,6 +69,14 @@ function captureResolvers(
   capturedReject = reject;
 }
 
+/**
+ * Cancels one wait of a task being cancelled: the awaited future is
+ * cancelled (a Task only gets the request). If it refuses — it is already
+ * done with its callbacks not run yet, or it declines as gather's future
+ * does when no child could be cancelled — this wait throws CancelledError
+ * when it resumes instead of handing over the result, as asyncio's
+ * `_must_cancel` does.
+ */
 export function _cancelWait(wait: object, message?: string): void {
   const w = wait as Wait;
   if (!w.future.cancel(message)) {
