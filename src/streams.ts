@@ -760,7 +760,7 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
    * A read(n)/readInto() result its task did not take (cancelled after
    * the bytes were handed over): the bytes go back to the front.
    */
-  #restore = (read: PendingRead, result: unknown): void => {
+  #restore(read: PendingRead, result: unknown): void {
     let bytes: Uint8Array;
     if (result instanceof Uint8Array) bytes = result;
     else if (typeof result === "number" && read.into !== undefined) {
@@ -782,7 +782,7 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
     this.#buf = grown;
     this.#start = 0;
     this.#end = bytes.length + size;
-  };
+  }
 
   /** Starts one source read into the free end of the buffer. */
   #pull(need: number): void {
