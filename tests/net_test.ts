@@ -1,25 +1,15 @@
 import assert from "node:assert/strict";
+import { HOST, text, virtual } from "./_net.ts";
 import {
   CancelledError,
   createTask,
   LimitOverrunError,
   openConnection,
-  run,
   sleep,
   startServer,
   timeout,
   TimeoutError,
 } from "../mod.ts";
-import { VirtualClock } from "../src/testing.ts";
-
-const decoder = new TextDecoder();
-const text = (bytes: Uint8Array): string => decoder.decode(bytes);
-const HOST = "127.0.0.1";
-
-/** Virtual time that lets loopback bytes arrive before it jumps. */
-function virtual<T>(fn: () => Promise<T>): Promise<T> {
-  return run(fn, { clock: new VirtualClock({ autojumpThreshold: 5 }) });
-}
 
 function listen(): Deno.TcpListener {
   return Deno.listen({ hostname: HOST, port: 0 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { HOST, text, virtual } from "./_net.ts";
 import {
   CancelledError,
   createTask,
@@ -9,22 +10,13 @@ import {
   InvalidStateError,
   LimitOverrunError,
   openConnection,
-  run,
   Server,
   sleep,
   startServer,
   type StreamReader,
   type StreamWriter,
 } from "../mod.ts";
-import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
-
-const decoder = new TextDecoder();
-const text = (bytes: Uint8Array): string => decoder.decode(bytes);
-const HOST = "127.0.0.1";
-
-function virtual<T>(fn: () => Promise<T>): Promise<T> {
-  return run(fn, { clock: new VirtualClock({ autojumpThreshold: 5 }) });
-}
+import { waitAllTasksBlocked } from "../src/testing.ts";
 
 function portOf(server: Server): number {
   return (server.addr as Deno.NetAddr).port;

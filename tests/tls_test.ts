@@ -5,12 +5,12 @@
  * valid 2000–2125.
  */
 import assert from "node:assert/strict";
+import { HOST, text, virtual } from "./_net.ts";
 import {
   createTask,
   type ExceptionContext,
   getRunningLoop,
   openConnection,
-  run,
   type Server,
   sleep,
   startServer,
@@ -18,20 +18,12 @@ import {
   type StreamWriter,
   timeout,
 } from "../mod.ts";
-import { VirtualClock } from "../src/testing.ts";
 
 const fixture = (name: string) =>
   Deno.readTextFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 const CA = fixture("tls_ca.pem");
 const CERT = fixture("tls_server.pem");
 const KEY = fixture("tls_server.key");
-const HOST = "127.0.0.1";
-const decoder = new TextDecoder();
-const text = (bytes: Uint8Array): string => decoder.decode(bytes);
-
-function virtual<T>(fn: () => Promise<T>): Promise<T> {
-  return run(fn, { clock: new VirtualClock({ autojumpThreshold: 5 }) });
-}
 
 async function echo(reader: StreamReader, writer: StreamWriter) {
   for await (const line of reader) {
