@@ -66,7 +66,7 @@ class HeldFuture<T> extends Future<T> {
   }
 
   override cancel(message?: string): boolean {
-    if (this.done()) return false;
+    if (this.done()) return super.cancel(message); // marks an error retrieved
     if (!this.#settleOnCancel) return super.cancel(message);
     if (!this.#cancelRequested) {
       this.#cancelRequested = true;

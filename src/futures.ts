@@ -231,13 +231,18 @@ export class Future<T> implements Promise<T> {
   }
 
   /**
-   * Cancels the future and schedules its callbacks.
+   * Cancels the future and schedules its callbacks. On a future that is
+   * already done it changes nothing, but an exception it holds counts as
+   * retrieved, as in asyncio: whoever cancels no longer waits for it.
    *
    * @param message Carried by the CancelledError its awaiters get.
    * @returns `false` if the future was already done, else `true`.
    */
   cancel(message?: string): boolean {
-    if (this.#state !== PENDING) return false;
+    if (this.#state !== PENDING) {
+      this.#retrieved();
+      return false;
+    }
     this.#state = CANCELLED;
     this.#value = message;
     this.#scheduleCallbacks();
@@ -440,8 +445,12 @@ export class Future<T> implements Promise<T> {
     let failed = true;
     let outcome: unknown;
     if (wait.cancelRequested) {
+      // The task gets CancelledError in place of the outcome; an error the
+      // future holds was handed to the task all the same (asyncio's
+      // `__wakeup` reads it), so it is not "never retrieved".
       outcome = new CancelledError(wait.cancelMessage);
       if (future.#state === FINISHED) future._resultDropped(future.#value);
+      else future.#retrieved();
     } else if (future.#state === CANCELLED) {
       outcome = future.#makeCancelledError();
     } else if (future.#state === FINISHED) {

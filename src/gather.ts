@@ -59,7 +59,7 @@ class GatheringFuture<T> extends Future<T> {
   }
 
   override cancel(message?: string): boolean {
-    if (this.done()) return false;
+    if (this.done()) return super.cancel(message); // marks an error retrieved
     let cancelled = false;
     for (const child of this.children) {
       if (child.cancel(message)) cancelled = true;
@@ -201,11 +201,8 @@ export function gather(...args: unknown[]): Future<unknown[]> {
       }
     }
     if (finished < total) return;
-    if (outer.cancelRequested) {
-      // As asyncio: the error (and its message) of the last child.
-      outer.setException(cancelledErrorOf(children[count - 1]));
-      return;
-    }
+    // Every child's outcome is read first, which marks its error
+    // retrieved even when the gather itself ends cancelled (asyncio).
     const results: unknown[] = new Array(count);
     for (let i = 0; i < count; i++) {
       const future = children[i];
@@ -214,6 +211,11 @@ export function gather(...args: unknown[]): Future<unknown[]> {
       } catch (error) {
         results[i] = error;
       }
+    }
+    if (outer.cancelRequested) {
+      // As asyncio: the error (and its message) of the last child.
+      outer.setException(cancelledErrorOf(children[count - 1]));
+      return;
     }
     outer.setResult(results);
   };

@@ -156,7 +156,7 @@ export class Task<T> extends Future<T> {
    * @returns `false` if the task is already done, else `true`.
    */
   override cancel(message?: string): boolean {
-    if (this.done()) return false;
+    if (this.done()) return super.cancel(message); // marks an error retrieved
     this.#cancelsRequested++;
     this.#cancelMessage = message;
     if (this.#controller !== undefined && !this.#controller.signal.aborted) {
