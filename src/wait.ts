@@ -182,9 +182,11 @@ function failed(future: Future<unknown>): boolean {
  * that awaits `waitFor` cancels the awaitable too; to keep it running,
  * pass `shield(task)`. asyncio: `asyncio.wait_for()`.
  *
- * A function is started as its own Task; a promise is wrapped in a
- * Future, and since a promise cannot be stopped, only the wait for it is
- * cut short.
+ * A function runs in the awaiting task, as asyncio 3.12+ runs a
+ * coroutine: its body starts at once, and the deadline cancels the awaits
+ * inside it, so a `queue.get()` or `lock.acquire()` cut by the deadline
+ * takes nothing with it. A promise is wrapped in a Future, and since a
+ * promise cannot be stopped, only the wait for it is cut short.
  *
  * @typeParam T The result type.
  * @param aw A Task, Future, promise or function.
@@ -241,6 +243,7 @@ export async function waitFor<T>(
       "Cannot wait for: not inside a task; call it from a coroutine run by run() or createTask()",
     );
   }
+  if (typeof aw === "function") return await timeout(delay, () => aw());
   const future = ensureFuture(aw);
   return await timeout(delay, () => future);
 }

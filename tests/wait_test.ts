@@ -9,6 +9,7 @@ import {
   Future,
   getRunningLoop,
   InvalidStateError,
+  Queue,
   run,
   shield,
   sleep,
@@ -209,6 +210,44 @@ Deno.test("waitFor() on timeout cancels the task, waits for its cleanup, then th
     assert.equal(now(), 150);
     assert.ok(inner.cancelled());
     assert.equal(currentTask()!.cancelling(), 0);
+  }, clock());
+});
+
+Deno.test("waitFor() runs a function in the awaiting task, so a get cut by the deadline loses no item", async () => {
+  await run(async () => {
+    const queue = new Queue<string>();
+    // The item arrives in the iteration in which the deadline passes.
+    getRunningLoop().callLater(100, () => queue.putNowait("item"));
+    const waiter = currentTask();
+    await assert.rejects(
+      waitFor(() => {
+        assert.equal(currentTask(), waiter);
+        return queue.get();
+      }, 100),
+      TimeoutError,
+    );
+    assert.equal(queue.getNowait(), "item");
+  }, clock());
+});
+
+Deno.test("waitFor() starts a function's body at once: cancelled at its first await, it still cleans up", async () => {
+  await run(async () => {
+    const steps: string[] = [];
+    const waiter = createTask(() =>
+      waitFor(async () => {
+        steps.push("started");
+        try {
+          await sleep(1000);
+        } catch (error) {
+          steps.push("cleaned up");
+          throw error;
+        }
+      }, 500)
+    );
+    await sleep(0); // the waiter's first step calls waitFor
+    waiter.cancel();
+    await assert.rejects(waiter, CancelledError);
+    assert.deepEqual(steps, ["started", "cleaned up"]);
   }, clock());
 });
 
