@@ -19,6 +19,7 @@ import assert from "node:assert/strict";
 import {
   allTasks,
   asCompleted,
+  Barrier,
   CancelledError,
   Condition,
   createTask,
@@ -34,6 +35,7 @@ import {
   Semaphore,
   shield,
   sleep,
+  StreamReader,
   Task,
   taskGroup,
   timeout,
@@ -59,6 +61,12 @@ class Storm {
   readonly condition = new Condition();
   readonly event = new Event();
   readonly queue = new Queue<number>(4);
+  readonly barrier = new Barrier(2);
+  /** A reader fed by the test; reads take turns under `readLock`. */
+  readonly reader = new StreamReader();
+  readonly readLock = new Lock();
+  readonly fed: Uint8Array[] = [];
+  readonly read: Uint8Array[] = [];
   /** Items put, and items taken, by id. */
   readonly put = new Set<number>();
   readonly taken: number[] = [];
@@ -210,7 +218,41 @@ class Storm {
         return await finish("swallowed");
       }
     };
-    switch (r.int(8)) {
+    switch (r.int(11)) {
+      case 8:
+        return guarded(async () => {
+          const kind = r.int(3);
+          const n = 1 + r.int(8);
+          using _ = await this.readLock.hold();
+          try {
+            const chunk = await waitFor(() => {
+              if (kind === 0) return this.reader.read(n);
+              if (kind === 1) return this.reader.readExactly(n);
+              return this.reader.readLine();
+            }, ms + 5);
+            this.read.push(chunk);
+          } catch (error) {
+            if (error instanceof CancelledError) throw error;
+            // TimeoutError: a cut read takes nothing.
+          }
+          return await finish("read");
+        });
+      case 9:
+        return guarded(async () => {
+          try {
+            await waitFor(() => this.barrier.wait(), ms + 5);
+          } catch (error) {
+            if (error instanceof CancelledError) throw error;
+            // TimeoutError or BrokenBarrierError: the barrier resets.
+            await this.barrier.reset();
+          }
+          return await finish("barrier");
+        });
+      case 10: {
+        // An eager task: its first step runs inside createTask.
+        const inner = this.leaf();
+        return () => createTask(inner, { eager: true });
+      }
       case 0:
         return guarded(async () => {
           const future = new Future<number>();
@@ -299,6 +341,21 @@ class Storm {
     }
   }
 
+  /** Feeds the reader small chunks, some with line ends, until stopped. */
+  async feed(stop: Event): Promise<void> {
+    const r = this.random;
+    while (!stop.isSet()) {
+      const chunk = new Uint8Array(1 + r.int(6));
+      for (let i = 0; i < chunk.length; i++) {
+        chunk[i] = r.chance(0.2) ? 10 : 97 + r.int(26);
+      }
+      this.fed.push(chunk);
+      this.reader.feedData(chunk);
+      await sleep(this.ms());
+    }
+    this.reader.feedEof();
+  }
+
   /** Strikes at random moments, `rounds` times. */
   async chaos(rounds: number): Promise<void> {
     for (let i = 0; i < rounds; i++) {
@@ -306,6 +363,10 @@ class Storm {
       for (let k = this.random.int(4); k > 0; k--) this.strike();
     }
   }
+}
+
+function concat(chunks: Uint8Array[]): string {
+  return chunks.map((chunk) => new TextDecoder().decode(chunk)).join("");
 }
 
 /** Awaits a task and says how it ended, reading its error. */
@@ -327,6 +388,7 @@ const totals = {
   cancelled: 0,
   lost: 0,
   queued: 0,
+  reads: 0,
 };
 
 async function storm(random: Random): Promise<void> {
@@ -352,6 +414,9 @@ async function storm(random: Random): Promise<void> {
       );
       const chaos = createTask(() => s.chaos(5 + random.int(20)));
       s.spare.add(chaos);
+      const stopFeeding = new Event();
+      const feeder = createTask(() => s.feed(stopFeeding));
+      s.spare.add(feeder);
       // Every root ends: no cancel lost, no wait stranded.
       const ends = await timeout(
         60_000,
@@ -359,6 +424,8 @@ async function storm(random: Random): Promise<void> {
       );
       assert.equal(ends.length, roots.length);
       await chaos;
+      stopFeeding.set();
+      await feeder;
       // The program reads what it holds, as a careful user would.
       for (let i = 0; i < s.held.length; i++) await outcome(s.held[i]);
       // Let orphans finish, and with them any cleanup still running.
@@ -378,7 +445,15 @@ async function storm(random: Random): Promise<void> {
           throw error;
         }
       }
+      // Every fed byte was read once, in order, or is still buffered.
+      s.read.push(await s.reader.read());
+      assert.deepEqual(
+        concat(s.read),
+        concat(s.fed),
+        "a stream byte was lost, duplicated or reordered",
+      );
       totals.queued += s.put.size;
+      totals.reads += s.read.length - 1;
       assert.deepEqual(
         [...s.taken].sort((a, b) => a - b),
         [...s.put].sort((a, b) => a - b),
@@ -415,4 +490,5 @@ Deno.test("Cancellation storm: only truly lost errors are reported, nothing is s
   assert.ok(totals.failed > runs, "too few errors were thrown");
   assert.ok(totals.lost > runs / 10, "too few errors were truly lost");
   assert.ok(totals.queued > runs / 10, "too few queue items moved");
+  assert.ok(totals.reads > runs / 10, "too few stream reads");
 });
