@@ -110,7 +110,8 @@ export function _cancelWait(wait: object, message?: string): void {
 export class Future<T> implements Promise<T> {
   #loop: AbstractEventLoop;
   #state = PENDING;
-  // The result, the exception or the cancel message, as #state says.
+  // The result, the exception, or for a cancelled future the cancel
+  // message or the very CancelledError it was cancelled with.
   #value: unknown = undefined;
   // The done-callbacks: most futures get exactly one (the task awaiting
   // them), so it lives in a field and only further ones in an array.
@@ -243,9 +244,7 @@ export class Future<T> implements Promise<T> {
       this.#retrieved();
       return false;
     }
-    this.#state = CANCELLED;
-    this.#value = message;
-    this.#scheduleCallbacks();
+    this.#cancelled(message);
     return true;
   }
 
@@ -401,8 +400,34 @@ export class Future<T> implements Promise<T> {
    */
   protected _resultDropped(_result: T): void {}
 
+  /**
+   * Cancels the future with `error` itself: its awaiters, `result()` and
+   * `exception()` get that very object (class, fields, stack and cause),
+   * as a Task keeps the CancelledError its coroutine raised. Unlike
+   * `cancel()`, no subclass hook runs: the work is over already.
+   *
+   * @param error The CancelledError to hand on.
+   * @throws {InvalidStateError} If the future is already done.
+   */
+  protected _cancelWith(error: CancelledError): void {
+    if (this.#state !== PENDING) {
+      throw new InvalidStateError(
+        `Cannot cancel: future is ${STATE_NAMES[this.#state]}`,
+      );
+    }
+    this.#cancelled(error);
+  }
+
+  #cancelled(messageOrError: string | CancelledError | undefined): void {
+    this.#state = CANCELLED;
+    this.#value = messageOrError;
+    this.#scheduleCallbacks();
+  }
+
   #makeCancelledError(): CancelledError {
-    return new CancelledError(this.#value as string | undefined);
+    const value = this.#value;
+    if (value instanceof CancelledError) return value;
+    return new CancelledError(value as string | undefined);
   }
 
   #retrieved(): void {

@@ -4,9 +4,16 @@
  *
  * @module
  */
-import { describe, isAwaitable } from "./_children.ts";
-import type { Future } from "./futures.ts";
+import { cancelledErrorOf, describe, isAwaitable } from "./_children.ts";
+import { Future } from "./futures.ts";
 import { type Awaitable, ensureFuture } from "./tasks.ts";
+
+/** The Future `shield` returns: cancelled with the inner work's own error. */
+class ShieldFuture<T> extends Future<T> {
+  cancelAs(inner: Future<T>): void {
+    this._cancelWith(cancelledErrorOf(inner));
+  }
+}
 
 /**
  * Protects an awaitable from cancellation: the returned Future settles as
@@ -57,7 +64,7 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
   }
   const inner = ensureFuture(aw);
   if (inner.done()) return inner;
-  const outer = inner.getLoop().createFuture<T>();
+  const outer = new ShieldFuture<T>({ loop: inner.getLoop() });
 
   const onInnerDone = (): void => {
     if (outer.cancelled()) {
@@ -66,7 +73,7 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
       return;
     }
     if (inner.cancelled()) {
-      outer.cancel();
+      outer.cancelAs(inner);
       return;
     }
     let value: T;

@@ -275,7 +275,8 @@ export class Task<T> extends Future<T> {
     } else if (ok) {
       super.setResult(outcome as T);
     } else if (outcome instanceof CancelledError) {
-      super.cancel(outcome.message === "" ? undefined : outcome.message);
+      // Keep the very error the coroutine raised, as asyncio does.
+      this._cancelWith(outcome);
     } else {
       super.setException(outcome);
     }

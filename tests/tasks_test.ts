@@ -1,16 +1,20 @@
 import assert from "node:assert/strict";
 import {
   allTasks,
+  asCompleted,
   CancelledError,
   createTask,
   currentTask,
   ensureFuture,
   Future,
+  gather,
   getRunningLoop,
   InvalidStateError,
   run,
+  shield,
   sleep,
   Task,
+  waitFor,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
 
@@ -363,4 +367,48 @@ Deno.test("Task.cancel() while awaiting a future that refuses cancel() is delive
     assert.deepEqual(steps, []);
     assert.ok(task.cancelled());
   }, clock());
+});
+
+/** A CancelledError of the user's own, with fields, a cause and a stack. */
+class ShutdownCancelled extends CancelledError {
+  constructor(readonly code: number, cause: unknown) {
+    super("shutting down");
+    this.cause = cause;
+  }
+}
+
+Deno.test("Task keeps the very CancelledError its coroutine raised, for every reader", async () => {
+  await run(async () => {
+    const cause = new Error("why");
+    let raised: ShutdownCancelled | undefined;
+    const body = async (): Promise<never> => {
+      await sleep(10);
+      raised = new ShutdownCancelled(7, cause);
+      throw raised;
+    };
+    const task = createTask(body);
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(task, (error) => error === raised);
+    }
+    assert.ok(task.cancelled());
+    assert.throws(() => task.result(), (error) => error === raised);
+    assert.throws(() => task.exception(), (error) => error === raised);
+    assert.equal(raised!.code, 7);
+    assert.equal(raised!.cause, cause);
+    assert.match(raised!.stack!, /body/);
+    // Combinators hand the same object on.
+    const second = createTask(body);
+    await assert.rejects(gather(second), (error) => error === raised);
+    const third = createTask(body);
+    const [settled] = await gather([third], { returnExceptions: true });
+    assert.equal(settled, raised);
+    const fourth = createTask(body);
+    await assert.rejects(waitFor(fourth, 1000), (error) => error === raised);
+    const fifth = createTask(body);
+    await assert.rejects(shield(fifth), (error) => error === raised);
+    const sixth = createTask(body);
+    await assert.rejects(async () => {
+      for await (const _ of asCompleted([sixth]));
+    }, (error) => error === raised);
+  }, { clock: new VirtualClock() });
 });
