@@ -86,6 +86,15 @@ export function _cancelWait(wait: object, message?: string): void {
 }
 
 /**
+ * Withdraws what `_cancelWait` asked of a wait whose future had refused
+ * the cancel: the task resumes with the outcome after all, as asyncio's
+ * `uncancel()` clears `_must_cancel`.
+ */
+export function _uncancelWait(wait: object): void {
+  (wait as Wait).cancelRequested = false;
+}
+
+/**
  * A placeholder for a result that is set later, by `setResult`,
  * `setException` or `cancel`. Awaiting it gives the result or throws the
  * error; callbacks added with `addDoneCallback` run on the loop, in the

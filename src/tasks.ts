@@ -19,7 +19,7 @@ import {
   getEventLoop,
   getRunningLoop,
 } from "./events.ts";
-import { _cancelWait, Future } from "./futures.ts";
+import { _cancelWait, _uncancelWait, Future } from "./futures.ts";
 
 /** Options for `createTask`. */
 export interface TaskOptions {
@@ -194,7 +194,11 @@ export class Task<T> extends Future<T> {
     if (this.#cancelsRequested > 0) {
       this.#cancelsRequested--;
       if (this.#cancelsRequested === 0) {
+        // No request left: a cancel not yet delivered is dropped, and so
+        // is one aimed at a wait whose future finished first.
         this.#mustCancel = false;
+        if (this.#wait !== undefined) _uncancelWait(this.#wait);
+        this.#moreWaits?.forEach(_uncancelWait);
         if (this.#controller?.signal.aborted) this.#controller = undefined;
       }
     }

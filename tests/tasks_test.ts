@@ -412,3 +412,24 @@ Deno.test("Task keeps the very CancelledError its coroutine raised, for every re
     }, (error) => error === raised);
   }, { clock: new VirtualClock() });
 });
+
+Deno.test("Task.uncancel() withdraws a cancel aimed at a wait whose future already finished", async () => {
+  await run(async () => {
+    const future = new Future<string>();
+    const task = createTask(() => future);
+    await sleep(0); // the task awaits the future
+    future.setResult("done");
+    assert.equal(task.cancel(), true);
+    assert.equal(task.uncancel(), 0);
+    assert.equal(await task, "done");
+    // With a request left, the cancel stands.
+    const again = new Future<string>();
+    const second = createTask(() => again);
+    await sleep(0);
+    again.setResult("done");
+    second.cancel();
+    second.cancel();
+    assert.equal(second.uncancel(), 1);
+    await assert.rejects(second, CancelledError);
+  }, { clock: new VirtualClock() });
+});
