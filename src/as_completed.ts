@@ -53,7 +53,6 @@ class Completions<T> {
   // Calls of next() waiting for the queue, first come first served.
   #waiters: Future<void>[] = [];
   #timer: Handle | undefined = undefined;
-  #stopped = false;
   #onDone = (future: Future<T>): void => this.#completed(future);
 
   constructor(
@@ -70,19 +69,25 @@ class Completions<T> {
     }
   }
 
-  /** Whether another future (or timeout) is still to come. */
-  hasNext(): boolean {
-    return this.#left > 0;
+  /**
+   * Claims one of the futures still to come; `false` once all are
+   * claimed. Iterators claim as they hand out a next value, and wait for
+   * it with `wait()`.
+   */
+  claim(): boolean {
+    if (this.#left === 0) return false;
+    this.#left--;
+    return true;
   }
 
   /**
-   * Waits for the next future to be done; throws TimeoutError after a
-   * timeout. Cancelling the awaiting task loses nothing: the next future
-   * stays queued for the next call. The future comes wrapped: a promise
-   * resolved with a Future would adopt its result instead.
+   * Waits for the next future to be done, or throws TimeoutError after a
+   * timeout. Cancelling the awaiting task loses nothing: the claim is
+   * given back and the next future stays queued for the next call. The
+   * future comes wrapped: a promise resolved with a Future would adopt
+   * its result instead.
    */
-  async next(): Promise<{ readonly future: Future<T> }> {
-    this.#left--;
+  async wait(): Promise<{ readonly future: Future<T> }> {
     let first = false;
     while (this.#head === this.#done.length) {
       const waiter = this.#loop.createFuture<void>();
@@ -95,8 +100,7 @@ class Completions<T> {
         const index = this.#waiters.indexOf(waiter);
         if (index >= 0) this.#waiters.splice(index, 1);
         else this.#wakeOne(); // we were woken: pass the item on
-        if (!this.#stopped) this.#left++;
-        this.#cleanUpIfStopped();
+        this.#left++;
         throw error;
       }
       first = true;
@@ -107,30 +111,10 @@ class Completions<T> {
       this.#done = [];
       this.#head = 0;
     }
-    this.#cleanUpIfStopped();
     if (future === null) {
       throw new TimeoutError("Timed out: asCompleted timeout passed");
     }
     return { future };
-  }
-
-  /**
-   * Stops early: nothing more is handed out, and once the calls already
-   * waiting are served, no callbacks and no timer are left. The futures
-   * keep running.
-   */
-  stop(): void {
-    this.#left = 0;
-    this.#stopped = true;
-    this.#cleanUpIfStopped();
-  }
-
-  #cleanUpIfStopped(): void {
-    if (!this.#stopped || this.#waiters.length > 0) return;
-    this.#timer?.cancel();
-    this.#timer = undefined;
-    for (const future of this.#todo) future.removeDoneCallback(this.#onDone);
-    this.#todo.clear();
   }
 
   #wakeOne(): void {
@@ -170,9 +154,9 @@ class Completions<T> {
  * `for await (const result of asCompleted(aws))` gives each result as it
  * arrives; an awaitable that fails throws its error there, which ends the
  * loop. `for (const next of asCompleted(aws))` gives a promise per
- * awaitable, the first settling with the first to finish: `await next`
- * inside a `try` to handle each error and go on (asyncio's plain
- * iteration). A function is started as its own Task, a promise wrapped in
+ * awaitable: whichever is awaited first settles with the first to
+ * finish, and so on. `await next` inside a `try` to handle each error and
+ * go on (asyncio's plain iteration). A function is started as its own Task, a promise wrapped in
  * a Future; the same Future or promise given twice counts once.
  *
  * Unlike asyncio 3.13's `async for`, which yields the finished Futures
@@ -183,7 +167,8 @@ class Completions<T> {
  *
  * If `timeout` passes first, the next iteration throws `TimeoutError`.
  * Leaving the loop early (`break`, an error, a timeout) cancels nothing:
- * what has not finished keeps running; cancel it yourself if needed.
+ * what has not finished keeps running (cancel it yourself if needed), and
+ * iterating the same `asCompleted(...)` again goes on with the rest.
  *
  * @typeParam T The result type.
  * @param aws An iterable of Tasks, Futures, promises or functions.
@@ -257,33 +242,67 @@ export function asCompleted<T>(
     ms,
   );
   const nextResult = async (): Promise<T> => {
-    const { future } = await completions.next();
+    const { future } = await completions.wait();
     return future.result();
   };
+  // `break` (which calls `return()`) stops nothing: the same iterable can
+  // be iterated again for the rest, as asyncio's iterator can.
   return {
     [Symbol.asyncIterator](): AsyncIterator<T> {
       return {
         async next(): Promise<IteratorResult<T>> {
-          if (!completions.hasNext()) return { done: true, value: undefined };
+          if (!completions.claim()) return { done: true, value: undefined };
           return { done: false, value: await nextResult() };
-        },
-        async return(): Promise<IteratorResult<T>> {
-          completions.stop();
-          return { done: true, value: undefined };
         },
       };
     },
     [Symbol.iterator](): Iterator<Promise<T>> {
       return {
         next(): IteratorResult<Promise<T>> {
-          if (!completions.hasNext()) return { done: true, value: undefined };
-          return { done: false, value: nextResult() };
-        },
-        return(): IteratorResult<Promise<T>> {
-          completions.stop();
-          return { done: true, value: undefined };
+          if (!completions.claim()) return { done: true, value: undefined };
+          return { done: false, value: new NextCompletion(nextResult) };
         },
       };
     },
   };
+}
+
+/**
+ * A promise for the next completion that starts waiting when it is first
+ * awaited, so that whichever is awaited first gets the first to finish,
+ * as asyncio's `_wait_for_one` coroutines do. Never awaited, it waits for
+ * nothing and never rejects unhandled.
+ */
+class NextCompletion<T> implements Promise<T> {
+  #start: () => Promise<T>;
+  #promise: Promise<T> | undefined = undefined;
+
+  constructor(start: () => Promise<T>) {
+    this.#start = start;
+  }
+
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.#started().then(onFulfilled, onRejected);
+  }
+
+  catch<R = never>(
+    onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null,
+  ): Promise<T | R> {
+    return this.#started().catch(onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.#started().finally(onFinally);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return "NextCompletion";
+  }
+
+  #started(): Promise<T> {
+    return this.#promise ??= this.#start();
+  }
 }

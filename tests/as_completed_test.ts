@@ -159,16 +159,38 @@ Deno.test("asCompleted() a cancel arriving with the next future keeps it for the
   }, clock());
 });
 
-Deno.test("asCompleted() breaking out stops without cancelling the rest", async () => {
+Deno.test("asCompleted() after a break goes on with the rest, and cancels nothing", async () => {
   await run(async () => {
-    const tasks = [10, 20].map((ms) => createTask(() => sleep(ms, ms)));
-    for await (const result of asCompleted(tasks, { timeout: 100 })) {
+    const tasks = [10, 20, 30].map((ms) => createTask(() => sleep(ms, ms)));
+    const completions = asCompleted(tasks, { timeout: 100 });
+    for await (const result of completions) {
       assert.equal(result, 10);
       break;
     }
     assert.ok(!tasks[1].cancelled());
-    assert.equal(await tasks[1], 20);
-    await sleep(200); // the timer was cancelled by break
+    const rest: number[] = [];
+    for await (const result of completions) rest.push(result);
+    assert.deepEqual(rest, [20, 30]);
+    await sleep(200); // the timeout timer is gone once all finished
+  }, clock());
+});
+
+Deno.test("asCompleted() plain iteration: whichever promise is awaited first gets the first to finish", async () => {
+  await run(async () => {
+    const tasks = [30, 10, 20].map((ms) => createTask(() => sleep(ms, ms)));
+    const [first, second, third] = [...asCompleted(tasks)];
+    assert.equal(await third, 10);
+    assert.equal(await first, 20);
+    assert.equal(await second, 30);
+    // A promise never awaited waits for nothing, so it cannot reject
+    // unhandled (Deno would fail this test if it did).
+    const failing = createTask(async () => {
+      await sleep(5);
+      throw new Error("unawaited");
+    });
+    assert.equal([...asCompleted([failing])].length, 1);
+    await assert.rejects(failing, /unawaited/);
+    await sleep(10);
   }, clock());
 });
 
