@@ -30,7 +30,8 @@ export interface TaskOptions {
    * loop iteration (asyncio 3.12's eager tasks). A plain function that
    * returns a value completes the task before `createTask` returns; an
    * `async` body that never awaits the loop completes it a microtask
-   * later, when its promise settles.
+   * later, when its promise settles. On a loop that is not running yet
+   * the task starts on its first iteration, as any task (asyncio).
    */
   eager?: boolean;
   /** The loop; the running loop by default. */
@@ -105,7 +106,7 @@ export class Task<T> extends Future<T> {
     this.#fn = fn;
     this.#name = options?.name ?? ++taskCounter;
     loop._registerTask(this as Task<unknown>);
-    if (options?.eager) this.#start();
+    if (options?.eager && loop.isRunning()) this.#start();
     else loop._callSoonWith(startTask, this as Task<unknown>);
   }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  allTasks,
   CancelledError,
   createEagerTaskFactory,
   createTask,
@@ -7,6 +8,7 @@ import {
   eagerTaskFactory,
   gather,
   getRunningLoop,
+  newEventLoop,
   run,
   sleep,
   Task,
@@ -142,4 +144,22 @@ Deno.test("createEagerTaskFactory() rejects what is not a class", () => {
     message:
       "Cannot create eager task factory: expected a Task class, got a number",
   });
+});
+
+Deno.test("An eager task made before the loop runs starts inside the loop, on its first iteration", async () => {
+  const loop = newEventLoop({ clock: new VirtualClock() });
+  let started = false;
+  const main = loop.createTask(async () => {
+    started = true;
+    assert.equal(allTasks().size, 1); // inside the running loop
+    await sleep(10);
+    return "done";
+  }, { eager: true });
+  assert.equal(started, false);
+  assert.equal(await loop.runUntilComplete(main), "done");
+  loop.setTaskFactory(eagerTaskFactory);
+  const second = loop.createTask(() => "plain", { name: "lazy" });
+  assert.equal(second.done(), false);
+  assert.equal(await loop.runUntilComplete(second), "plain");
+  loop.close();
 });
