@@ -141,7 +141,10 @@ export class TaskGroup {
    * @throws {CancelledError} If the host task was cancelled while waiting.
    */
   [Symbol.asyncDispose](): Promise<void> {
-    return exitGroup(this, { kind: "unknown" });
+    return exitGroup(this, { kind: "unknown" }).catch((error) => {
+      if (error instanceof TaskGroupError) explainIfUncaught(error);
+      throw error;
+    });
   }
 
   /**
@@ -250,6 +253,56 @@ export class TaskGroup {
       throw new TaskGroupError(errors);
     };
   }
+}
+
+// The TaskGroupErrors thrown by `await using` disposals, for the listener.
+const disposed = new WeakSet<TaskGroupError>();
+let listening = false;
+
+/**
+ * When a child fails, the group cancels the `await using` block, so the
+ * block ends with a CancelledError and the runtime wraps the group's
+ * error in a SuppressedError, which Deno prints as "An error was
+ * suppressed during disposal" and nothing more. If such an error goes
+ * uncaught, print the TaskGroupError it hides, with every child's stack.
+ * A listener that called `preventDefault()` first has handled it.
+ */
+function explainIfUncaught(error: TaskGroupError): void {
+  disposed.add(error);
+  if (listening || typeof globalThis.addEventListener !== "function") return;
+  listening = true;
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    if (event.defaultPrevented) return;
+    const hidden = hiddenGroupError(event.reason, 0);
+    if (hidden === undefined) return;
+    console.error(
+      "A TaskGroup error is wrapped in the SuppressedError below " +
+        "(`await using` hides it; `taskGroup(fn)` does not):",
+      hidden,
+    );
+  });
+}
+
+/** The disposed TaskGroupError inside nested SuppressedErrors, if any. */
+function hiddenGroupError(
+  reason: unknown,
+  depth: number,
+): TaskGroupError | undefined {
+  if (reason instanceof TaskGroupError) {
+    return depth > 0 && disposed.has(reason) ? reason : undefined;
+  }
+  if (
+    depth > 8 || typeof reason !== "object" || reason === null ||
+    (reason as Error).name !== "SuppressedError"
+  ) {
+    return undefined;
+  }
+  const { error, suppressed } = reason as {
+    error: unknown;
+    suppressed: unknown;
+  };
+  return hiddenGroupError(error, depth + 1) ??
+    hiddenGroupError(suppressed, depth + 1);
 }
 
 /**

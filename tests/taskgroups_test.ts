@@ -717,3 +717,21 @@ Deno.test("TaskGroup with await using waits for a task blocked on a Future", asy
     await runner;
   }, clock());
 });
+
+Deno.test("TaskGroup with await using: an uncaught failure shows every child error and its stack", async () => {
+  const script = new URL("./fixtures/await_using_group.ts", import.meta.url);
+  const { code, stderr } = await new Deno.Command("deno", {
+    args: ["run", "--quiet", "--no-lock", script.pathname],
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const printed = new TextDecoder().decode(stderr);
+  assert.equal(code, 1);
+  assert.match(printed, /SuppressedError/);
+  assert.match(printed, /TaskGroupError/);
+  assert.match(
+    printed,
+    /Error: worker exploded\n\s+at explode .*await_using_group\.ts/,
+  );
+});
