@@ -309,11 +309,9 @@ export class Future<T> implements Promise<T> {
     const resolve = capturedResolve;
     const reject = capturedReject;
     const task = currentTaskStore.getStore();
-    if (task === this) {
-      // A task awaiting itself would never wake (asyncio raises too).
-      const error = new InvalidStateError(
-        `Cannot await task: ${this} cannot await itself`,
-      );
+    const refusal = this.#refusal(task);
+    if (refusal !== undefined) {
+      const error = new InvalidStateError(refusal);
       if (typeof onRejected !== "function") reject(error);
       else {
         try {
@@ -437,6 +435,31 @@ export class Future<T> implements Promise<T> {
     const value = this.#value;
     if (value instanceof CancelledError) return value;
     return new CancelledError(value as string | undefined);
+  }
+
+  /**
+   * Why an await of this future could never resume, if it could not: the
+   * loop that runs its callbacks is closed, or not running (a top-level
+   * `await sleep(1)`), or is not the awaiting task's, or the task awaits
+   * itself. asyncio raises in these cases too; waiting forever is worse.
+   */
+  #refusal(task: object | undefined): string | undefined {
+    if (task === this) return `Cannot await task: ${this} cannot await itself`;
+    const loop = this.#loop;
+    if (loop.isClosed()) {
+      return `Cannot await ${this}: its event loop is closed`;
+    }
+    if (task === undefined) {
+      if (loop.isRunning()) return undefined;
+      return `Cannot await ${this}: its event loop is not running; ` +
+        "put the code in an async function and run it with run(main), " +
+        "e.g. await run(async () => { await sleep(100); })";
+    }
+    if ((task as Future<unknown>).#loop !== loop) {
+      return `Cannot await ${this}: it belongs to another event loop than ` +
+        `the task awaiting it (${task}); create it in that task's loop`;
+    }
+    return undefined;
   }
 
   #retrieved(): void {

@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
 import {
   CancelledError,
+  createTask,
   Future,
   InvalidStateError,
   isFuture,
+  Lock,
   newEventLoop,
+  Queue,
   run,
+  setEventLoop,
   sleep,
+  type Task,
 } from "../mod.ts";
 import { VirtualClock } from "../src/testing.ts";
 
@@ -169,4 +174,60 @@ Deno.test("isFuture() tells Futures and Tasks from promises", async () => {
     const widened: Future<unknown> = new Future<number>();
     widened.cancel();
   }, clock());
+});
+
+Deno.test("Awaiting a loop awaitable outside a running loop fails at once and says to use run()", async () => {
+  const loop = newEventLoop({ clock: new VirtualClock() });
+  setEventLoop(loop);
+  try {
+    // A top-level `await sleep(100)`, as JavaScript habit writes it.
+    await assert.rejects(
+      async () => await sleep(100),
+      (error) =>
+        error instanceof InvalidStateError &&
+        /event loop is not running/.test(error.message) &&
+        /run\(main\)/.test(error.message),
+    );
+    await assert.rejects(async () => await new Future(), InvalidStateError);
+    const lock = new Lock();
+    await lock.acquire(); // free: no wait, no loop needed
+    await assert.rejects(async () => await lock.acquire(), /not running/);
+    assert.ok(lock.locked());
+    lock.release();
+    await assert.rejects(
+      async () => await new Queue<number>().get(),
+      /not running/,
+    );
+  } finally {
+    setEventLoop(undefined);
+    loop.close();
+  }
+});
+
+Deno.test("Awaiting a Future or Task of another loop inside a task fails at once", async () => {
+  const other = newEventLoop({ clock: new VirtualClock() });
+  const foreign = other.createFuture<number>();
+  let foreignTask: Task<number> | undefined;
+  await other.runUntilComplete(() => {
+    foreignTask = createTask(() => sleep(10, 1));
+    return foreignTask;
+  });
+  await run(async () => {
+    await assert.rejects(
+      async () => await foreign,
+      (error) =>
+        error instanceof InvalidStateError &&
+        /belongs to another event loop/.test(error.message),
+    );
+  }, { clock: new VirtualClock() });
+  other.close();
+  // Its loop is closed now: say so, not "Cannot call callSoon".
+  await run(async () => {
+    await assert.rejects(
+      async () => await foreignTask!,
+      (error) =>
+        error instanceof InvalidStateError &&
+        /its event loop is closed/.test(error.message),
+    );
+  });
 });
