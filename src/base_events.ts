@@ -63,6 +63,12 @@ const MAX_STEP_TURNS = 64;
 const MICROTASK_TURN: Promise<void> = Promise.resolve();
 /** Yield to the host after this much real time of uninterrupted work. */
 const SLICE_MS = 1;
+/**
+ * The longest delay a host timer takes: `setTimeout` clamps a longer one
+ * to 1 ms (with a `TimeoutOverflowWarning`), so a far deadline is reached
+ * in steps of this, as std's `async/delay.ts` does.
+ */
+const MAX_HOST_DELAY = 2 ** 31 - 1;
 /** Drop cancelled timers from the heap once they are this share of it. */
 const CANCELLED_TIMERS_SHARE = 0.5;
 const MIN_TIMERS_TO_CLEAN = 100;
@@ -807,7 +813,11 @@ export class EventLoop implements AbstractEventLoop {
       if (this.#idleWaiters.length > 0) {
         yieldToHost(() => this.#idleConfirmed(resolve));
       } else if (clock.jumpTo !== undefined) {
-        if (next === undefined || this.#ioInFlight > 0) return;
+        // A deadline at Infinity never comes: the clock must not jump there.
+        if (
+          next === undefined || next.when() === Infinity ||
+          this.#ioInFlight > 0
+        ) return;
         const threshold = clock.autojumpThreshold ?? 0;
         if (threshold === 0) yieldToHost(() => this.#jump(resolve));
         else if (threshold !== Infinity) {
@@ -840,14 +850,20 @@ export class EventLoop implements AbstractEventLoop {
   /**
    * Wakes the idle loop at `when` on the loop's clock, keeping a host
    * timer armed for that deadline or an earlier one. One that fires early
-   * (its timer was cancelled) wakes the loop, which idles again.
+   * (its timer was cancelled, or the deadline lies past the host's longest
+   * delay) wakes the loop, which idles again and re-arms for what is left.
+   * A deadline at Infinity arms nothing: it never comes.
    */
   #armDeadline(when: number): void {
     if (this.#deadlineTimer !== undefined) {
       if (this.#deadlineAt <= when) return;
       this.#clearDeadline();
     }
-    const delay = Math.max(0, Math.ceil(when - this.#clock.now()));
+    if (when === Infinity) return;
+    const delay = Math.min(
+      MAX_HOST_DELAY,
+      Math.max(0, Math.ceil(when - this.#clock.now())),
+    );
     const clear = globalThis.clearTimeout;
     const id = globalThis.setTimeout(this.#deadlineReached, delay);
     this.#deadlineTimer = () => clear(id);
@@ -868,7 +884,12 @@ export class EventLoop implements AbstractEventLoop {
 
   #armHostTimer(callback: () => void, delay: number): void {
     const clear = globalThis.clearTimeout;
-    const id = globalThis.setTimeout(callback, delay);
+    const id = delay > MAX_HOST_DELAY
+      ? globalThis.setTimeout(
+        () => this.#armHostTimer(callback, delay - MAX_HOST_DELAY),
+        MAX_HOST_DELAY,
+      )
+      : globalThis.setTimeout(callback, delay);
     this.#hostTimer = () => clear(id);
   }
 

@@ -417,3 +417,37 @@ Deno.test("EventLoop runs a new task's whole first step before the next ready ca
     assert.deepEqual(order, ["task first step", "next callback"]);
   }, { clock: new VirtualClock() });
 });
+
+Deno.test("EventLoop on the real clock idles under far timers: few host timers, none past 2³¹−1 ms, no TimeoutOverflowWarning", async () => {
+  const fixture = new URL("./fixtures/far_timer.ts", import.meta.url);
+  const { code, stdout, stderr } = await new Deno.Command("deno", {
+    args: ["run", "--quiet", fixture.pathname],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const errors = new TextDecoder().decode(stderr);
+  assert.equal(code, 0, errors);
+  assert.doesNotMatch(errors, /TimeoutOverflowWarning/);
+  const { delays } = JSON.parse(new TextDecoder().decode(stdout)) as {
+    delays: number[];
+  };
+  // One host timer for the earliest far deadline; a clamped one would be
+  // re-armed every millisecond of the 50.
+  assert.ok(delays.length <= 2, `armed ${delays.length} host timers`);
+  assert.ok(delays.every((delay) => delay <= 2 ** 31 - 1), `${delays}`);
+});
+
+Deno.test("EventLoop on a VirtualClock never jumps to a timer at Infinity", async () => {
+  const clock = new VirtualClock();
+  const loop = newEventLoop({ clock });
+  const calls: string[] = [];
+  loop.callLater(Infinity, () => calls.push("never"));
+  await loop.runUntilComplete(async () => {
+    await sleep(100);
+    // The loop idles with only the infinite timer: it must not jump.
+    await new Promise<void>((resolve) => setTimeout(resolve, 5));
+  });
+  loop.close();
+  assert.equal(clock.now(), 100);
+  assert.deepEqual(calls, []);
+});
