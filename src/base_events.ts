@@ -7,6 +7,7 @@
  * @module
  */
 import { resumingTask, setResumingTask } from "./_current.ts";
+import { repr } from "./_describe.ts";
 import { Deque } from "./_deque.ts";
 import { TimerHeap } from "./_heap.ts";
 import { listenForSignal, type Signal } from "./_signals.ts";
@@ -579,9 +580,10 @@ export class EventLoop implements AbstractEventLoop {
    */
   defaultExceptionHandler(context: ExceptionContext): void {
     const lines = [context.message || "Unhandled exception in event loop"];
+    // As asyncio, each value as its repr: `handle: <Handle retry(3)>`.
     for (const [key, value] of Object.entries(context)) {
       if (key === "message" || key === "exception") continue;
-      lines.push(`${key}: ${String(value)}`);
+      lines.push(`${key}: ${repr(value)}`);
     }
     if (context.exception !== undefined) {
       lines.push(formatError(context.exception));

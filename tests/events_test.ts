@@ -451,3 +451,71 @@ Deno.test("EventLoop on a VirtualClock never jumps to a timer at Infinity", asyn
   assert.equal(clock.now(), 100);
   assert.deepEqual(calls, []);
 });
+
+Deno.test("Handle and TimerHandle describe their callback by name, as asyncio's repr", () => {
+  const loop = virtualLoop();
+  function retry(_what: string, _times: number) {}
+  assert.equal(
+    String(loop.callSoon(retry, "db", 3)),
+    '<Handle retry("db", 3)>',
+  );
+  const timer = loop.callAt(1500, retry, "x".repeat(50), 3);
+  assert.equal(
+    String(timer),
+    `<TimerHandle when=1500 retry("${"x".repeat(37)}...", 3)>`,
+  );
+  timer.cancel();
+  assert.equal(String(timer), "<TimerHandle cancelled when=1500>");
+  const task = loop.createTask(async () => {}, { name: "worker" });
+  assert.equal(
+    String(loop.callSoon((_t: unknown) => {}, task)),
+    "<Handle <anonymous function>(<Task name='worker' pending>)>",
+  );
+  loop.close();
+});
+
+Deno.test("EventLoop's default exception handler prints the failing callback's Handle, not [object Object]", async () => {
+  const loop = virtualLoop();
+  const printed: string[] = [];
+  const original = console.error;
+  console.error = (text: string) => printed.push(text);
+  try {
+    loop.callSoon(function explode(_n: number) {
+      throw new Error("boom");
+    }, 42);
+    loop.callSoon(() => loop.stop());
+    await loop.runForever();
+  } finally {
+    console.error = original;
+    loop.close();
+  }
+  assert.equal(printed.length, 1);
+  assert.match(
+    printed[0],
+    /^Exception in callback\nhandle: <Handle explode\(42\)>\nError: boom\n/,
+  );
+});
+
+Deno.test("EventLoop debug mode names the slow callback it warns about", async () => {
+  const loop = newEventLoop({ debug: true });
+  const warned: string[] = [];
+  const originalWarn = console.warn;
+  console.warn = (text: string) => warned.push(text);
+  // The callback takes 150 ms as the loop measures it, without a wait.
+  const originalNow = performance.now;
+  let skew = 0;
+  performance.now = () => originalNow.call(performance) + skew;
+  try {
+    loop.callSoon(function busy() {
+      skew += 150;
+    });
+    loop.callSoon(() => loop.stop());
+    await loop.runForever();
+  } finally {
+    performance.now = originalNow;
+    console.warn = originalWarn;
+    loop.close();
+  }
+  assert.equal(warned.length, 1);
+  assert.match(warned[0], /^Executing <Handle busy\(\)> took 15\d\.\d ms$/);
+});
