@@ -7,7 +7,15 @@
  * @module
  */
 import { resumingTask, setResumingTask } from "./_current.ts";
-import { repr } from "./_describe.ts";
+import {
+  checkBoolean,
+  checkClock,
+  checkFunction,
+  checkNumber,
+  checkOptions,
+  describe,
+  repr,
+} from "./_describe.ts";
 import { Deque } from "./_deque.ts";
 import { TimerHeap } from "./_heap.ts";
 import { listenForSignal, type Signal } from "./_signals.ts";
@@ -175,8 +183,11 @@ export class EventLoop implements AbstractEventLoop {
    * Creates a loop; `newEventLoop()` is the same.
    *
    * @param options Clock and debug mode.
+   * @throws {TypeError} If `options` is not an object, `clock` not a
+   * `Clock` or `debug` not a boolean.
    */
   constructor(options?: EventLoopOptions) {
+    checkLoopOptions("create event loop", options);
     this.#clock = options?.clock ?? new RealClock();
     this.#debug = options?.debug ?? false;
   }
@@ -205,7 +216,7 @@ export class EventLoop implements AbstractEventLoop {
     ...args: A
   ): Handle {
     if (this.#closed) throw closedError("callSoon");
-    if (typeof callback !== "function") throw notCallable("callSoon", callback);
+    checkFunction("call callSoon", "callback", callback);
     const handle = new Handle(callback, args.length === 0 ? NO_ARGS : args);
     this.#ready.push(handle);
     if (this.#wakeup !== undefined) this.#wake();
@@ -269,7 +280,7 @@ export class EventLoop implements AbstractEventLoop {
     args: A,
   ): TimerHandle {
     if (this.#closed) throw closedError(method);
-    if (typeof callback !== "function") throw notCallable(method, callback);
+    checkFunction(`call ${method}`, "callback", callback);
     const timer = new TimerHandle(
       when,
       callback,
@@ -299,18 +310,28 @@ export class EventLoop implements AbstractEventLoop {
    * @param fn A function returning a promise.
    * @param options Name and eagerness.
    * @returns The task.
-   * @throws {TypeError} If `fn` is not a function.
+   * @throws {TypeError} If `fn` is not a function, `options` not an
+   * object, or the task factory returns something else than a Task.
    * @throws {InvalidStateError} If the loop is closed.
    */
   createTask<T>(fn: CoroutineFunction<T>, options?: TaskOptions): Task<T> {
     if (this.#closed) throw closedError("createTask");
-    const taskOptions = options === undefined
-      ? this.#ownLoopOptions
-      : { ...options, loop: this };
-    if (this.#taskFactory !== undefined) {
-      return this.#taskFactory(this, fn, taskOptions);
+    let taskOptions = this.#ownLoopOptions;
+    if (options !== undefined) {
+      checkOptions("create task", options);
+      taskOptions = { ...options, loop: this };
     }
-    return new Task(fn, taskOptions);
+    const factory = this.#taskFactory;
+    if (factory === undefined) return new Task(fn, taskOptions);
+    const task = factory(this, fn, taskOptions);
+    if (!(task instanceof Task)) {
+      throw new TypeError(
+        `Cannot create task: expected the task factory ${
+          repr(factory)
+        } to return a Task, got ${describe(task)}`,
+      );
+    }
+    return task;
   }
 
   /**
@@ -320,8 +341,8 @@ export class EventLoop implements AbstractEventLoop {
    * @param factory `(loop, fn, options) => Task`.
    */
   setTaskFactory(factory: TaskFactory | undefined): void {
-    if (factory !== undefined && typeof factory !== "function") {
-      throw notCallable("setTaskFactory", factory);
+    if (factory !== undefined) {
+      checkFunction("call setTaskFactory", "factory", factory);
     }
     this.#taskFactory = factory;
   }
@@ -500,9 +521,7 @@ export class EventLoop implements AbstractEventLoop {
     ...args: A
   ): void {
     if (this.#closed) throw closedError("addSignalHandler");
-    if (typeof callback !== "function") {
-      throw notCallable("addSignalHandler", callback);
-    }
+    checkFunction("call addSignalHandler", "callback", callback);
     const stop = listenForSignal(signal, () => {
       if (!this.#closed) this.callSoon(callback, ...args);
     });
@@ -532,8 +551,8 @@ export class EventLoop implements AbstractEventLoop {
    * @throws {TypeError} If `handler` is not a function.
    */
   setExceptionHandler(handler: ExceptionHandler | undefined): void {
-    if (handler !== undefined && typeof handler !== "function") {
-      throw notCallable("setExceptionHandler", handler);
+    if (handler !== undefined) {
+      checkFunction("call setExceptionHandler", "handler", handler);
     }
     this.#exceptionHandler = handler;
   }
@@ -553,8 +572,11 @@ export class EventLoop implements AbstractEventLoop {
    * asyncio: `loop.call_exception_handler()`.
    *
    * @param context What happened.
+   * @throws {TypeError} If `context` is not an object with a string
+   * `message`.
    */
   callExceptionHandler(context: ExceptionContext): void {
+    checkContext("callExceptionHandler", context);
     const handler = this.#exceptionHandler;
     if (handler === undefined) {
       this.defaultExceptionHandler(context);
@@ -577,8 +599,11 @@ export class EventLoop implements AbstractEventLoop {
    * `loop.default_exception_handler()`.
    *
    * @param context What happened.
+   * @throws {TypeError} If `context` is not an object with a string
+   * `message`.
    */
   defaultExceptionHandler(context: ExceptionContext): void {
+    checkContext("defaultExceptionHandler", context);
     const lines = [context.message || "Unhandled exception in event loop"];
     // As asyncio, each value as its repr: `handle: <Handle retry(3)>`.
     for (const [key, value] of Object.entries(context)) {
@@ -595,9 +620,17 @@ export class EventLoop implements AbstractEventLoop {
    * Turns debug mode on or off. asyncio: `loop.set_debug()`.
    *
    * @param enabled Whether to debug.
+   * @throws {TypeError} If `enabled` is not a boolean.
    */
   setDebug(enabled: boolean): void {
-    this.#debug = Boolean(enabled);
+    if (typeof enabled !== "boolean") {
+      throw new TypeError(
+        `Cannot call setDebug: expected enabled as a boolean, got ${
+          describe(enabled)
+        }`,
+      );
+    }
+    this.#debug = enabled;
   }
 
   /**
@@ -910,23 +943,40 @@ function closedError(method: string): InvalidStateError {
   return new InvalidStateError(`Cannot call ${method}: event loop is closed`);
 }
 
-function notCallable(method: string, value: unknown): TypeError {
-  return new TypeError(
-    `Cannot call ${method}: expected a function, got ${
-      value === null ? "null" : typeof value
-    }`,
+function checkTime(method: string, name: string, value: number): void {
+  checkNumber(
+    `call ${method}`,
+    name,
+    value,
+    "a number of milliseconds",
+    (n) => !Number.isNaN(n),
   );
 }
 
-function checkTime(method: string, name: string, value: number): void {
-  if (typeof value !== "number") {
+function checkContext(method: string, context: unknown): void {
+  if (context === null || typeof context !== "object") {
     throw new TypeError(
-      `Cannot call ${method}: expected ${name} as a number of milliseconds, got ${typeof value}`,
+      `Cannot call ${method}: expected context as an object, got ${
+        describe(context)
+      }`,
     );
   }
-  if (Number.isNaN(value)) {
-    throw new RangeError(`Cannot call ${method}: ${name} is NaN`);
+  const message = (context as ExceptionContext).message;
+  if (message !== undefined && typeof message !== "string") {
+    throw new TypeError(
+      `Cannot call ${method}: expected context.message as a string, got ${
+        describe(message)
+      }`,
+    );
   }
+}
+
+/** Checks `newEventLoop`'s options at the call. */
+function checkLoopOptions(action: string, options: unknown): void {
+  checkOptions(action, options);
+  const { clock, debug } = (options ?? {}) as EventLoopOptions;
+  checkClock(action, clock);
+  checkBoolean(action, "debug", debug);
 }
 
 /**

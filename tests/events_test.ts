@@ -14,6 +14,7 @@ import {
   Task,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 function virtualLoop(): EventLoop {
   return newEventLoop({ clock: new VirtualClock() });
@@ -450,6 +451,137 @@ Deno.test("EventLoop on a VirtualClock never jumps to a timer at Infinity", asyn
   loop.close();
   assert.equal(clock.now(), 100);
   assert.deepEqual(calls, []);
+});
+
+Deno.test("EventLoop refuses bad arguments at the call, naming them", async () => {
+  const loop = virtualLoop();
+  const noop = () => {};
+  const notFunctions = [
+    undefined,
+    null,
+    "5",
+    true,
+    Symbol("s"),
+    5n,
+    {},
+    PROMISE,
+  ];
+  await assertRefuses("newEventLoop()", "options", (v) => newEventLoop(v), {
+    TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE],
+  });
+  await assertRefuses(
+    "newEventLoop({ clock })",
+    "clock",
+    (v) => newEventLoop({ clock: v }),
+    {
+      TypeError: [null, "abc", true, Symbol("s"), 5n, 5, {}, PROMISE, {
+        now: 5,
+      }, { now: () => 0, jumpTo: "x" }],
+    },
+  );
+  await assertRefuses(
+    "newEventLoop({ clock })",
+    "clock.autojumpThreshold",
+    (v) => newEventLoop({ clock: { now: () => 0, autojumpThreshold: v } }),
+    { TypeError: ["5", Symbol("s")], RangeError: [-1, NaN] },
+  );
+  await assertRefuses(
+    "newEventLoop({ debug })",
+    "debug",
+    (v) => newEventLoop({ debug: v }),
+    { TypeError: [null, "5", 1, Symbol("s"), {}] },
+  );
+  for (const method of ["callSoon", "callLater", "callAt"] as const) {
+    await assertRefuses(
+      `loop.${method}()`,
+      "callback",
+      (v) => method === "callSoon" ? loop.callSoon(v) : loop[method](10, v),
+      { TypeError: notFunctions },
+    );
+  }
+  await assertRefuses(
+    "loop.callLater()",
+    "delay",
+    (v) => loop.callLater(v, noop),
+    {
+      TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+      RangeError: [NaN],
+    },
+  );
+  await assertRefuses("loop.callAt()", "when", (v) => loop.callAt(v, noop), {
+    TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+    RangeError: [NaN],
+  });
+  await assertRefuses(
+    "loop.setTaskFactory()",
+    "factory",
+    (v) => loop.setTaskFactory(v),
+    {
+      TypeError: [null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+    },
+  );
+  await assertRefuses(
+    "loop.setExceptionHandler()",
+    "handler",
+    (v) => loop.setExceptionHandler(v),
+    { TypeError: [null, "5", true, Symbol("s"), 5n, {}, PROMISE] },
+  );
+  await assertRefuses("loop.setDebug()", "enabled", (v) => loop.setDebug(v), {
+    TypeError: [undefined, null, "5", 1, Symbol("s"), {}],
+  });
+  await assertRefuses(
+    "loop.createTask()",
+    "options",
+    (v) => loop.createTask(async () => {}, v),
+    { TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE] },
+  );
+  for (
+    const method of ["callExceptionHandler", "defaultExceptionHandler"] as const
+  ) {
+    await assertRefuses(`loop.${method}()`, "context", (v) => loop[method](v), {
+      TypeError: [undefined, null, "5", Symbol("s"), 5n],
+    });
+    await assertRefuses(
+      `loop.${method}()`,
+      "context.message",
+      (v) => loop[method]({ message: v }),
+      { TypeError: [null, 5, Symbol("s"), {}] },
+    );
+  }
+  // The loop still works after every refusal, with nothing scheduled.
+  const calls: string[] = [];
+  loop.callSoon(() => calls.push("soon"));
+  loop.callLater(5, () => calls.push("later"));
+  loop.callAt(loop.time() + 10, () => {
+    calls.push("at");
+    loop.stop();
+  });
+  await loop.runForever();
+  assert.deepEqual(calls, ["soon", "later", "at"]);
+  assert.equal(loop.getDebug(), false);
+  assert.equal(loop.getExceptionHandler(), undefined);
+  assert.equal(loop.getTaskFactory(), undefined);
+  loop.close();
+});
+
+Deno.test("EventLoop.createTask() refuses a task factory's result that is not a Task, naming the factory", async () => {
+  const loop = virtualLoop();
+  await loop.runUntilComplete(async () => {
+    loop.setTaskFactory(function badFactory() {
+      return "not a task" as never;
+    });
+    assert.throws(() => loop.createTask(async () => {}), {
+      name: "TypeError",
+      message:
+        "Cannot create task: expected the task factory badFactory to return a Task, got a string",
+    });
+    assert.throws(() => createTask(async () => {}), /badFactory/);
+    loop.setTaskFactory((l, fn, options) =>
+      new Task(fn, { ...options, loop: l })
+    );
+    assert.equal(await loop.createTask(async () => 7), 7);
+  });
+  loop.close();
 });
 
 Deno.test("Handle and TimerHandle describe their callback by name, as asyncio's repr", () => {
