@@ -3,6 +3,8 @@
  * of a buffer without scanning past its end.
  */
 
+import { describe } from "./_describe.ts";
+
 const encoder = new TextEncoder();
 
 /** An empty byte array, shared: never write into it. */
@@ -13,15 +15,20 @@ export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
  *
  * @param data Bytes or text.
  * @param what The operation, for the error message.
+ * @param name The argument's name, for the error message.
  * @returns The bytes.
  * @throws {TypeError} If `data` is neither.
  */
-export function toBytes(data: Uint8Array | string, what: string): Uint8Array {
+export function toBytes(
+  data: Uint8Array | string,
+  what: string,
+  name = "data",
+): Uint8Array {
   if (typeof data === "string") return encoder.encode(data);
   if (data instanceof Uint8Array) return data;
   throw new TypeError(
-    `Cannot ${what}: expected a Uint8Array or a string, got ${
-      data === null ? "null" : typeof data
+    `Cannot ${what}: expected ${name} as a Uint8Array or a string, got ${
+      describe(data)
     }`,
   );
 }

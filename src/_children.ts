@@ -3,6 +3,7 @@
  * collections and options, turning awaitables into the Futures they wait
  * on, and checking durations. `mod.ts` never exports this file.
  */
+import { describe } from "./_describe.ts";
 import { CancelledError } from "./errors.ts";
 import {
   _findRunningLoop,
@@ -11,6 +12,9 @@ import {
 } from "./events.ts";
 import { Future } from "./futures.ts";
 import { type Awaitable, ensureFuture } from "./tasks.ts";
+
+// The composition files name values in their errors through this file.
+export { describe };
 
 /** Whether `value` has a `then` method, as `await` sees it. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -39,17 +43,6 @@ export function isPlainObject(
   }
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
-}
-
-/** Names a value's kind for error messages: "null", "a number", "a Future". */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  if (value instanceof Future) return `a ${value.constructor.name}`;
-  if (Array.isArray(value)) return "an array";
-  if (isThenable(value)) return "a promise";
-  const type = typeof value;
-  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
 /**

@@ -3,6 +3,7 @@
  * `run()`'s Ctrl-C handling listen through it, so the rest of the core
  * never touches `Deno.*` (and still loads on Node and Bun).
  */
+import { describe } from "./_describe.ts";
 
 /**
  * A signal name, such as `"SIGINT"` or `"SIGTERM"`: the names
@@ -54,12 +55,30 @@ export function listenForSignal(
   signal: Signal,
   handler: () => void,
 ): () => void {
+  if (typeof signal !== "string") {
+    throw new TypeError(
+      `Cannot listen for signal: expected signal as a name such as "SIGTERM", got ${
+        describe(signal)
+      }`,
+    );
+  }
   if (typeof Deno === "undefined") {
     throw new TypeError(
       "Cannot listen for signals: this runtime has no Deno.addSignalListener",
     );
   }
-  Deno.addSignalListener(signal, handler);
+  try {
+    Deno.addSignalListener(signal, handler);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    // Deno's "Invalid signal: SIGFOO" does not say which argument.
+    throw new TypeError(
+      `Cannot listen for signal: expected signal as a signal name this system can catch, got ${
+        JSON.stringify(signal)
+      } (${error.message})`,
+      { cause: error },
+    );
+  }
   return () => Deno.removeSignalListener(signal, handler);
 }
 

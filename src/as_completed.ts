@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { checkOptions } from "./_describe.ts";
 import {
   checkTime,
   describe,
@@ -174,7 +175,8 @@ class Completions<T> {
  * @param aws An iterable of Tasks, Futures, promises or functions.
  * @param options `timeout` in milliseconds.
  * @returns An async iterable of results, also iterable as promises.
- * @throws {TypeError} If `aws` is not an iterable of awaitables.
+ * @throws {TypeError} If `aws` is not an iterable of awaitables, or
+ * `options` not an object.
  * @throws {RangeError} If `timeout` is NaN.
  *
  * @example Results as they arrive
@@ -234,6 +236,7 @@ export function asCompleted<T>(
       }`,
     );
   }
+  checkOptions("iterate as completed", options);
   const ms = checkTime("iterate as completed", "timeout", options?.timeout);
   const { futures, loop } = toFutures("iterate as completed", aws);
   const completions = new Completions(

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { checkNumber } from "./_describe.ts";
 import { Condition } from "./condition.ts";
 import { BrokenBarrierError } from "./errors.ts";
 
@@ -61,19 +62,14 @@ export class Barrier {
    * @throws {RangeError} If `parties` is not an integer >= 1.
    */
   constructor(parties: number) {
-    if (typeof parties !== "number") {
-      throw new TypeError(
-        `Cannot create barrier: parties must be a number, got ${
-          parties === null ? "null" : typeof parties
-        }`,
-      );
-    }
-    if (!Number.isInteger(parties) || parties < 1) {
-      throw new RangeError(
-        `Cannot create barrier: parties must be an integer >= 1, got ${parties}`,
-      );
-    }
-    this.#parties = parties;
+    // asyncio: ValueError("parties must be >= 1").
+    this.#parties = checkNumber(
+      "create barrier",
+      "parties",
+      parties,
+      "an integer >= 1",
+      (n) => Number.isInteger(n) && n >= 1,
+    );
   }
 
   /**

@@ -7,6 +7,15 @@
  * @module
  */
 import { resumingTask, setResumingTask } from "./_current.ts";
+import {
+  checkBoolean,
+  checkClock,
+  checkFunction,
+  checkNumber,
+  checkOptions,
+  describe,
+  repr,
+} from "./_describe.ts";
 import { Deque } from "./_deque.ts";
 import { TimerHeap } from "./_heap.ts";
 import { listenForSignal, type Signal } from "./_signals.ts";
@@ -63,6 +72,12 @@ const MAX_STEP_TURNS = 64;
 const MICROTASK_TURN: Promise<void> = Promise.resolve();
 /** Yield to the host after this much real time of uninterrupted work. */
 const SLICE_MS = 1;
+/**
+ * The longest delay a host timer takes: `setTimeout` clamps a longer one
+ * to 1 ms (with a `TimeoutOverflowWarning`), so a far deadline is reached
+ * in steps of this, as std's `async/delay.ts` does.
+ */
+const MAX_HOST_DELAY = 2 ** 31 - 1;
 /** Drop cancelled timers from the heap once they are this share of it. */
 const CANCELLED_TIMERS_SHARE = 0.5;
 const MIN_TIMERS_TO_CLEAN = 100;
@@ -168,8 +183,11 @@ export class EventLoop implements AbstractEventLoop {
    * Creates a loop; `newEventLoop()` is the same.
    *
    * @param options Clock and debug mode.
+   * @throws {TypeError} If `options` is not an object, `clock` not a
+   * `Clock` or `debug` not a boolean.
    */
   constructor(options?: EventLoopOptions) {
+    checkLoopOptions("create event loop", options);
     this.#clock = options?.clock ?? new RealClock();
     this.#debug = options?.debug ?? false;
   }
@@ -198,7 +216,7 @@ export class EventLoop implements AbstractEventLoop {
     ...args: A
   ): Handle {
     if (this.#closed) throw closedError("callSoon");
-    if (typeof callback !== "function") throw notCallable("callSoon", callback);
+    checkFunction("call callSoon", "callback", callback);
     const handle = new Handle(callback, args.length === 0 ? NO_ARGS : args);
     this.#ready.push(handle);
     if (this.#wakeup !== undefined) this.#wake();
@@ -262,7 +280,7 @@ export class EventLoop implements AbstractEventLoop {
     args: A,
   ): TimerHandle {
     if (this.#closed) throw closedError(method);
-    if (typeof callback !== "function") throw notCallable(method, callback);
+    checkFunction(`call ${method}`, "callback", callback);
     const timer = new TimerHandle(
       when,
       callback,
@@ -292,18 +310,28 @@ export class EventLoop implements AbstractEventLoop {
    * @param fn A function returning a promise.
    * @param options Name and eagerness.
    * @returns The task.
-   * @throws {TypeError} If `fn` is not a function.
+   * @throws {TypeError} If `fn` is not a function, `options` not an
+   * object, or the task factory returns something else than a Task.
    * @throws {InvalidStateError} If the loop is closed.
    */
   createTask<T>(fn: CoroutineFunction<T>, options?: TaskOptions): Task<T> {
     if (this.#closed) throw closedError("createTask");
-    const taskOptions = options === undefined
-      ? this.#ownLoopOptions
-      : { ...options, loop: this };
-    if (this.#taskFactory !== undefined) {
-      return this.#taskFactory(this, fn, taskOptions);
+    let taskOptions = this.#ownLoopOptions;
+    if (options !== undefined) {
+      checkOptions("create task", options);
+      taskOptions = { ...options, loop: this };
     }
-    return new Task(fn, taskOptions);
+    const factory = this.#taskFactory;
+    if (factory === undefined) return new Task(fn, taskOptions);
+    const task = factory(this, fn, taskOptions);
+    if (!(task instanceof Task)) {
+      throw new TypeError(
+        `Cannot create task: expected the task factory ${
+          repr(factory)
+        } to return a Task, got ${describe(task)}`,
+      );
+    }
+    return task;
   }
 
   /**
@@ -313,8 +341,8 @@ export class EventLoop implements AbstractEventLoop {
    * @param factory `(loop, fn, options) => Task`.
    */
   setTaskFactory(factory: TaskFactory | undefined): void {
-    if (factory !== undefined && typeof factory !== "function") {
-      throw notCallable("setTaskFactory", factory);
+    if (factory !== undefined) {
+      checkFunction("call setTaskFactory", "factory", factory);
     }
     this.#taskFactory = factory;
   }
@@ -493,9 +521,7 @@ export class EventLoop implements AbstractEventLoop {
     ...args: A
   ): void {
     if (this.#closed) throw closedError("addSignalHandler");
-    if (typeof callback !== "function") {
-      throw notCallable("addSignalHandler", callback);
-    }
+    checkFunction("call addSignalHandler", "callback", callback);
     const stop = listenForSignal(signal, () => {
       if (!this.#closed) this.callSoon(callback, ...args);
     });
@@ -525,8 +551,8 @@ export class EventLoop implements AbstractEventLoop {
    * @throws {TypeError} If `handler` is not a function.
    */
   setExceptionHandler(handler: ExceptionHandler | undefined): void {
-    if (handler !== undefined && typeof handler !== "function") {
-      throw notCallable("setExceptionHandler", handler);
+    if (handler !== undefined) {
+      checkFunction("call setExceptionHandler", "handler", handler);
     }
     this.#exceptionHandler = handler;
   }
@@ -546,8 +572,11 @@ export class EventLoop implements AbstractEventLoop {
    * asyncio: `loop.call_exception_handler()`.
    *
    * @param context What happened.
+   * @throws {TypeError} If `context` is not an object with a string
+   * `message`.
    */
   callExceptionHandler(context: ExceptionContext): void {
+    checkContext("callExceptionHandler", context);
     const handler = this.#exceptionHandler;
     if (handler === undefined) {
       this.defaultExceptionHandler(context);
@@ -570,12 +599,16 @@ export class EventLoop implements AbstractEventLoop {
    * `loop.default_exception_handler()`.
    *
    * @param context What happened.
+   * @throws {TypeError} If `context` is not an object with a string
+   * `message`.
    */
   defaultExceptionHandler(context: ExceptionContext): void {
+    checkContext("defaultExceptionHandler", context);
     const lines = [context.message || "Unhandled exception in event loop"];
+    // As asyncio, each value as its repr: `handle: <Handle retry(3)>`.
     for (const [key, value] of Object.entries(context)) {
       if (key === "message" || key === "exception") continue;
-      lines.push(`${key}: ${String(value)}`);
+      lines.push(`${key}: ${repr(value)}`);
     }
     if (context.exception !== undefined) {
       lines.push(formatError(context.exception));
@@ -587,9 +620,17 @@ export class EventLoop implements AbstractEventLoop {
    * Turns debug mode on or off. asyncio: `loop.set_debug()`.
    *
    * @param enabled Whether to debug.
+   * @throws {TypeError} If `enabled` is not a boolean.
    */
   setDebug(enabled: boolean): void {
-    this.#debug = Boolean(enabled);
+    if (typeof enabled !== "boolean") {
+      throw new TypeError(
+        `Cannot call setDebug: expected enabled as a boolean, got ${
+          describe(enabled)
+        }`,
+      );
+    }
+    this.#debug = enabled;
   }
 
   /**
@@ -807,7 +848,11 @@ export class EventLoop implements AbstractEventLoop {
       if (this.#idleWaiters.length > 0) {
         yieldToHost(() => this.#idleConfirmed(resolve));
       } else if (clock.jumpTo !== undefined) {
-        if (next === undefined || this.#ioInFlight > 0) return;
+        // A deadline at Infinity never comes: the clock must not jump there.
+        if (
+          next === undefined || next.when() === Infinity ||
+          this.#ioInFlight > 0
+        ) return;
         const threshold = clock.autojumpThreshold ?? 0;
         if (threshold === 0) yieldToHost(() => this.#jump(resolve));
         else if (threshold !== Infinity) {
@@ -840,14 +885,20 @@ export class EventLoop implements AbstractEventLoop {
   /**
    * Wakes the idle loop at `when` on the loop's clock, keeping a host
    * timer armed for that deadline or an earlier one. One that fires early
-   * (its timer was cancelled) wakes the loop, which idles again.
+   * (its timer was cancelled, or the deadline lies past the host's longest
+   * delay) wakes the loop, which idles again and re-arms for what is left.
+   * A deadline at Infinity arms nothing: it never comes.
    */
   #armDeadline(when: number): void {
     if (this.#deadlineTimer !== undefined) {
       if (this.#deadlineAt <= when) return;
       this.#clearDeadline();
     }
-    const delay = Math.max(0, Math.ceil(when - this.#clock.now()));
+    if (when === Infinity) return;
+    const delay = Math.min(
+      MAX_HOST_DELAY,
+      Math.max(0, Math.ceil(when - this.#clock.now())),
+    );
     const clear = globalThis.clearTimeout;
     const id = globalThis.setTimeout(this.#deadlineReached, delay);
     this.#deadlineTimer = () => clear(id);
@@ -868,7 +919,12 @@ export class EventLoop implements AbstractEventLoop {
 
   #armHostTimer(callback: () => void, delay: number): void {
     const clear = globalThis.clearTimeout;
-    const id = globalThis.setTimeout(callback, delay);
+    const id = delay > MAX_HOST_DELAY
+      ? globalThis.setTimeout(
+        () => this.#armHostTimer(callback, delay - MAX_HOST_DELAY),
+        MAX_HOST_DELAY,
+      )
+      : globalThis.setTimeout(callback, delay);
     this.#hostTimer = () => clear(id);
   }
 
@@ -887,23 +943,40 @@ function closedError(method: string): InvalidStateError {
   return new InvalidStateError(`Cannot call ${method}: event loop is closed`);
 }
 
-function notCallable(method: string, value: unknown): TypeError {
-  return new TypeError(
-    `Cannot call ${method}: expected a function, got ${
-      value === null ? "null" : typeof value
-    }`,
+function checkTime(method: string, name: string, value: number): void {
+  checkNumber(
+    `call ${method}`,
+    name,
+    value,
+    "a number of milliseconds",
+    (n) => !Number.isNaN(n),
   );
 }
 
-function checkTime(method: string, name: string, value: number): void {
-  if (typeof value !== "number") {
+function checkContext(method: string, context: unknown): void {
+  if (context === null || typeof context !== "object") {
     throw new TypeError(
-      `Cannot call ${method}: expected ${name} as a number of milliseconds, got ${typeof value}`,
+      `Cannot call ${method}: expected context as an object, got ${
+        describe(context)
+      }`,
     );
   }
-  if (Number.isNaN(value)) {
-    throw new RangeError(`Cannot call ${method}: ${name} is NaN`);
+  const message = (context as ExceptionContext).message;
+  if (message !== undefined && typeof message !== "string") {
+    throw new TypeError(
+      `Cannot call ${method}: expected context.message as a string, got ${
+        describe(message)
+      }`,
+    );
   }
+}
+
+/** Checks `newEventLoop`'s options at the call. */
+function checkLoopOptions(action: string, options: unknown): void {
+  checkOptions(action, options);
+  const { clock, debug } = (options ?? {}) as EventLoopOptions;
+  checkClock(action, clock);
+  checkBoolean(action, "debug", debug);
 }
 
 /**

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { checkFunction, checkNumber, describe } from "./_describe.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import { Lock } from "./lock.ts";
 import { WaiterList } from "./_waiters.ts";
@@ -64,7 +65,9 @@ export class Condition {
   constructor(lock?: Lock) {
     if (lock !== undefined && !(lock instanceof Lock)) {
       throw new TypeError(
-        `Cannot create condition: lock must be a Lock, got ${describe(lock)}`,
+        `Cannot create condition: expected lock as a Lock, got ${
+          describe(lock)
+        }`,
       );
     }
     this.#lock = lock ?? new Lock();
@@ -132,6 +135,7 @@ export class Condition {
    * @param fn The code to run under the lock.
    * @returns What `fn` returns.
    * @throws Whatever `fn` throws, after releasing the lock.
+   * @throws {TypeError} If `fn` is not a function; the lock is not taken.
    *
    * @example Notifying under the lock
    * ```ts
@@ -250,13 +254,7 @@ export class Condition {
    * ```
    */
   async waitFor<R>(predicate: () => R): Promise<R> {
-    if (typeof predicate !== "function") {
-      throw new TypeError(
-        `Cannot wait for predicate: expected a function, got ${
-          describe(predicate)
-        }`,
-      );
-    }
+    checkFunction("wait for predicate", "predicate", predicate);
     let result = predicate();
     while (!result) {
       await this.wait();
@@ -301,16 +299,13 @@ export class Condition {
    * ```
    */
   notify(n = 1): void {
-    if (typeof n !== "number") {
-      throw new TypeError(
-        `Cannot notify condition: n must be a number, got ${describe(n)}`,
-      );
-    }
-    if (!(n >= 0) || (!Number.isInteger(n) && n !== Infinity)) {
-      throw new RangeError(
-        `Cannot notify condition: n must be an integer >= 0, got ${n}`,
-      );
-    }
+    checkNumber(
+      "notify condition",
+      "n",
+      n,
+      "an integer >= 0 or Infinity",
+      (count) => count >= 0 && (Number.isInteger(count) || count === Infinity),
+    );
     if (!this.#lock.locked()) {
       throw new InvalidStateError(
         "Cannot notify condition: lock is not acquired",
@@ -348,10 +343,4 @@ export class Condition {
       waiters > 0 ? `, waiters:${waiters}` : ""
     }]>`;
   }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return value.constructor?.name ?? "object";
-  return typeof value;
 }

@@ -65,7 +65,7 @@ export function createEagerTaskFactory(
 ): TaskFactory {
   if (typeof taskConstructor !== "function") {
     throw new TypeError(
-      `Cannot create eager task factory: expected a Task class, got ${
+      `Cannot create eager task factory: expected taskConstructor as a Task class, got ${
         describe(taskConstructor)
       }`,
     );

@@ -310,10 +310,12 @@ export class IncompleteReadError extends Error {
    * @param expected How many bytes were expected, or `null` if unknown.
    */
   constructor(partial: Uint8Array, expected: number | null) {
+    // asyncio's wording; with no count to expect (a separator that never
+    // came), only what was read.
     super(
-      `${partial.length} bytes read on a total of ${
-        expected === null ? "undefined" : expected
-      } expected bytes`,
+      expected === null
+        ? `${partial.length} bytes read before the end of the stream`
+        : `${partial.length} bytes read on a total of ${expected} expected bytes`,
     );
     this.name = "IncompleteReadError";
     this.partial = partial;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { repr } from "./_describe.ts";
 import { InvalidStateError } from "./errors.ts";
 import type { Future } from "./futures.ts";
 import type { Signal } from "./_signals.ts";
@@ -202,6 +203,27 @@ export class Handle {
    */
   cancelled(): boolean {
     return this.#cancelled;
+  }
+
+  /**
+   * A description for logs, as asyncio's repr: the class, the deadline of
+   * a timer, and the callback by name with its arguments, such as
+   * `<TimerHandle when=1500 retry("db", 3)>`, or `<Handle cancelled>`.
+   * The slow-callback warning and the default exception handler print it.
+   *
+   * @returns The description.
+   */
+  toString(): string {
+    const info = [this.constructor.name];
+    if (this.#cancelled) info.push("cancelled");
+    if (this instanceof TimerHandle) info.push(`when=${this.when()}`);
+    const callback = this.#callback;
+    if (callback !== null) {
+      // The arguments as a short list, without its brackets.
+      const args = repr(this.#args ?? [this.#arg], 2).slice(1, -1);
+      info.push(`${repr(callback)}(${args})`);
+    }
+    return `<${info.join(" ")}>`;
   }
 
   static {

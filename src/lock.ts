@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checkFunction } from "./_describe.ts";
 import { InvalidStateError } from "./errors.ts";
 import { Held, WaiterList } from "./_waiters.ts";
 
@@ -173,6 +174,7 @@ export class Lock {
    * @returns What `fn` returns.
    * @throws Whatever `fn` throws, after releasing the lock.
    * @throws {CancelledError} If the task is cancelled while waiting.
+   * @throws {TypeError} If `fn` is not a function; the lock is not taken.
    *
    * @example A callback-scoped critical section
    * ```ts
@@ -191,6 +193,7 @@ export class Lock {
    * ```
    */
   async withLock<R>(fn: () => R | PromiseLike<R>): Promise<R> {
+    checkFunction("call withLock", "fn", fn);
     await this.acquire();
     try {
       return await fn();

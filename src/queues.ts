@@ -4,6 +4,12 @@
  *
  * @module
  */
+import {
+  checkBoolean,
+  checkFunction,
+  checkNumber,
+  checkOptions,
+} from "./_describe.ts";
 import { Deque } from "./_deque.ts";
 import {
   InvalidStateError,
@@ -71,19 +77,13 @@ export interface QueueShutdownOptions {
 }
 
 function checkMaxsize(what: string, maxsize: unknown): number {
-  if (typeof maxsize !== "number") {
-    throw new TypeError(
-      `Cannot create ${what}: maxsize must be a number, got ${
-        maxsize === null ? "null" : typeof maxsize
-      }`,
-    );
-  }
-  if (!Number.isInteger(maxsize) && maxsize !== Infinity) {
-    throw new RangeError(
-      `Cannot create ${what}: maxsize must be an integer, got ${maxsize}`,
-    );
-  }
-  return maxsize;
+  return checkNumber(
+    `create ${what}`,
+    "maxsize",
+    maxsize,
+    "an integer or Infinity",
+    (n) => Number.isInteger(n) || n === Infinity,
+  );
 }
 
 /**
@@ -411,6 +411,8 @@ export class Queue<T> implements AsyncIterable<T> {
    *
    * @param options `{ immediate: true }` (or `true`, as Python's
    * positional argument) to drop the items left.
+   * @throws {TypeError} If `options` is neither a boolean nor an object
+   * whose `immediate` is a boolean.
    *
    * @example Draining, then stopping
    * ```ts
@@ -428,9 +430,13 @@ export class Queue<T> implements AsyncIterable<T> {
    * ```
    */
   shutdown(options?: QueueShutdownOptions | boolean): void {
-    const immediate = typeof options === "boolean"
-      ? options
-      : Boolean(options?.immediate);
+    let immediate: boolean;
+    if (typeof options === "boolean") immediate = options;
+    else {
+      checkOptions("shut down queue", options);
+      checkBoolean("shut down queue", "immediate", options?.immediate);
+      immediate = options?.immediate ?? false;
+    }
     this.#isShutdown = true;
     if (immediate) {
       while (this.#items.length > 0) {
@@ -558,16 +564,15 @@ export class PriorityQueue<T> extends Queue<T> {
    * @param maxsize How many items it holds before `put()` waits; 0 (the
    * default) means no limit.
    * @param options `compare`, to order items yourself.
-   * @throws {TypeError} If `maxsize` is not a number or `compare` not a
-   * function.
+   * @throws {TypeError} If `maxsize` is not a number, `options` not an
+   * object or `compare` not a function.
    * @throws {RangeError} If `maxsize` is not an integer.
    */
   constructor(maxsize = 0, options?: PriorityQueueOptions<T>) {
+    checkOptions("create PriorityQueue", options);
     const compare = options?.compare;
-    if (compare !== undefined && typeof compare !== "function") {
-      throw new TypeError(
-        `Cannot create PriorityQueue: compare must be a function, got ${typeof compare}`,
-      );
+    if (compare !== undefined) {
+      checkFunction("create PriorityQueue", "compare", compare);
     }
     storeForNextQueue = new HeapStore<T>(
       compare === undefined ? pythonLess : (a, b) => compare(a, b) < 0,

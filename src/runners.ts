@@ -4,6 +4,12 @@
  * @module
  */
 import { EventLoop } from "./base_events.ts";
+import {
+  checkBoolean,
+  checkClock,
+  checkOptions,
+  describe,
+} from "./_describe.ts";
 import type { Clock } from "./clock.ts";
 import {
   canListenForSignals,
@@ -64,8 +70,15 @@ export class Runner {
    * Creates a runner; its loop is made on first use.
    *
    * @param options Debug mode and clock.
+   * @throws {TypeError} If `options` is not an object, `clock` not a
+   * `Clock`, or `debug` or `handleSigint` not a boolean.
    */
   constructor(options?: RunOptions) {
+    // Checked here, not when the loop is made on first use.
+    checkOptions("create runner", options);
+    checkClock("create runner", options?.clock);
+    checkBoolean("create runner", "debug", options?.debug);
+    checkBoolean("create runner", "handleSigint", options?.handleSigint);
     this.#options = { ...options };
   }
 
@@ -94,6 +107,7 @@ export class Runner {
    * `run_until_complete` style).
    * @returns The result of `main`.
    * @throws Whatever `main` throws.
+   * @throws {TypeError} If `main` is neither a function nor awaitable.
    * @throws {InvalidStateError} If called from a running loop.
    */
   async run<T>(
@@ -109,8 +123,8 @@ export class Runner {
       (main === null || typeof main !== "object" || !("then" in main))
     ) {
       throw new TypeError(
-        `Cannot run: expected a coroutine function, got ${
-          main === null ? "null" : typeof main
+        `Cannot run: expected main as a coroutine function, got ${
+          describe(main)
         }`,
       );
     }
@@ -209,6 +223,8 @@ async function cancelAllTasks(loop: EventLoop): Promise<void> {
  * @param options Debug mode and clock.
  * @returns The result of `main`.
  * @throws Whatever `main` throws.
+ * @throws {TypeError} If `main` is not a function (an already started
+ * promise, say) or an option has the wrong type.
  * @throws {InvalidStateError} If called from a running loop.
  *
  * @example Hello, world
@@ -232,11 +248,11 @@ export async function run<T>(
       "then" in (main as object);
     throw new TypeError(
       started
-        ? "Cannot run: expected a coroutine function, got a promise that has " +
+        ? "Cannot run: expected main as a coroutine function, got a promise that has " +
           "already started; pass the function instead, e.g. run(main) " +
           "rather than run(main())"
-        : `Cannot run: expected a coroutine function, got ${
-          main === null ? "null" : typeof main
+        : `Cannot run: expected main as a coroutine function, got ${
+          describe(main)
         }`,
     );
   }

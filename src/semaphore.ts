@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { checkFunction, checkNumber } from "./_describe.ts";
 import { InvalidStateError } from "./errors.ts";
 import { Held, WaiterList } from "./_waiters.ts";
 
@@ -12,24 +13,14 @@ const ACQUIRED: Promise<true> = Promise.resolve(true);
 let freePermits: (semaphore: Semaphore) => number;
 
 function checkValue(what: string, value: unknown): number {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot create ${what}: value must be a number, got ${
-        value === null ? "null" : typeof value
-      }`,
-    );
-  }
-  if (!Number.isInteger(value)) {
-    throw new RangeError(
-      `Cannot create ${what}: value must be an integer, got ${value}`,
-    );
-  }
-  if (value < 0) {
-    throw new RangeError(
-      `Cannot create ${what}: value must be >= 0, got ${value}`,
-    );
-  }
-  return value;
+  // asyncio: ValueError("Semaphore initial value must be >= 0").
+  return checkNumber(
+    `create ${what}`,
+    "value",
+    value,
+    "an integer >= 0",
+    (n) => Number.isInteger(n) && n >= 0,
+  );
 }
 
 /**
@@ -197,6 +188,7 @@ export class Semaphore {
    * @param fn The code to run.
    * @returns What `fn` returns.
    * @throws Whatever `fn` throws, after releasing the permit.
+   * @throws {TypeError} If `fn` is not a function; no permit is taken.
    *
    * @example Bounding a callback
    * ```ts
@@ -211,6 +203,7 @@ export class Semaphore {
    * ```
    */
   async withPermit<R>(fn: () => R | PromiseLike<R>): Promise<R> {
+    checkFunction("call withPermit", "fn", fn);
     await this.acquire();
     try {
       return await fn();

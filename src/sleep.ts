@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checkNumber } from "./_describe.ts";
 import { _findRunningLoop, getEventLoop, type TimerHandle } from "./events.ts";
 import { Future } from "./futures.ts";
 
@@ -51,14 +52,13 @@ function wake<T>(future: Sleep<T>, value: T): void {
  * ```
  */
 export function sleep<T = undefined>(ms: number, value?: T): Future<T> {
-  if (typeof ms !== "number") {
-    throw new TypeError(
-      `Cannot sleep: expected milliseconds as a number, got ${typeof ms}`,
-    );
-  }
-  if (Number.isNaN(ms)) {
-    throw new RangeError("Cannot sleep: milliseconds is NaN");
-  }
+  checkNumber(
+    "sleep",
+    "ms",
+    ms,
+    "a number of milliseconds",
+    (n) => !Number.isNaN(n),
+  );
   const loop = _findRunningLoop() ?? getEventLoop();
   const future = new Sleep<T>({ loop });
   // Already done, so the await resumes on the next iteration, as asyncio's

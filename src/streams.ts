@@ -10,6 +10,7 @@
  * @module
  */
 import { copyBytes, EMPTY_BYTES, indexOfBytes, toBytes } from "./_bytes.ts";
+import { checkNumber, checkOptions, describe } from "./_describe.ts";
 import { writerHooks } from "./_stream_hooks.ts";
 import {
   IncompleteReadError,
@@ -198,17 +199,32 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
    * Creates a reader.
    *
    * @param options `limit` (64 KiB by default) and the `source`.
+   * @throws {TypeError} If `options` is not an object, `limit` not a
+   * number, or `source` not an object with a `read()` method.
    * @throws {RangeError} If `limit` is not a positive integer.
    */
   constructor(options?: StreamReaderOptions) {
-    const limit = options?.limit ?? DEFAULT_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit <= 0) {
-      throw new RangeError(
-        `Cannot create reader: limit must be a positive integer, got ${limit}`,
+    checkOptions("create reader", options);
+    this.#limit = checkNumber(
+      "create reader",
+      "limit",
+      options?.limit ?? DEFAULT_LIMIT,
+      "a positive integer",
+      (n) => Number.isSafeInteger(n) && n > 0,
+    );
+    const source = options?.source;
+    if (
+      source !== undefined &&
+      (source === null || typeof source !== "object" ||
+        typeof source.read !== "function")
+    ) {
+      throw new TypeError(
+        `Cannot create reader: expected source as an object with a read() method, got ${
+          describe(source)
+        }`,
       );
     }
-    this.#limit = limit;
-    this.#source = options?.source;
+    this.#source = source;
   }
 
   /** The line and separator limit, in bytes. */
@@ -379,8 +395,8 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
     if (!(buffer instanceof Uint8Array)) {
       return Promise.reject(
         new TypeError(
-          `Cannot readInto: expected a Uint8Array, got ${
-            buffer === null ? "null" : typeof buffer
+          `Cannot readInto: expected buffer as a Uint8Array, got ${
+            describe(buffer)
           }`,
         ),
       );
@@ -514,6 +530,8 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
    * `limit` bytes, or found past them; the data stays buffered.
    * @throws {CancelledError} If the task is cancelled while waiting; no
    * byte is lost.
+   * @throws {TypeError} If `separator` is not bytes, a string or an array
+   * of them.
    * @throws {RangeError} If a separator is empty, or the list is.
    * @throws {InvalidStateError} If another task is waiting on the reader.
    * @throws The stream's error, if it failed.
@@ -937,27 +955,51 @@ class PendingRead extends Future<unknown> {
 }
 
 function checkCount(method: string, n: number, negativeOk: boolean): void {
-  if (typeof n !== "number") {
-    throw new TypeError(
-      `Cannot ${method}: expected a number of bytes, got ${typeof n}`,
-    );
-  }
-  if (!Number.isSafeInteger(n) || (!negativeOk && n < 0)) {
-    throw new RangeError(
-      `Cannot ${method}: byte count must be ${
-        negativeOk ? "an integer" : "an integer >= 0"
-      }, got ${n}`,
-    );
-  }
+  checkNumber(
+    method,
+    "n",
+    n,
+    negativeOk
+      ? "a number of bytes (an integer; negative reads to the end)"
+      : "a number of bytes (an integer >= 0)",
+    (count) => Number.isSafeInteger(count) && (negativeOk || count >= 0),
+  );
 }
 
 function normalizeSeparators(
   separator: Uint8Array | string | readonly (Uint8Array | string)[],
 ): Uint8Array[] {
-  const list = typeof separator === "string" ||
-      separator instanceof Uint8Array
-    ? [toBytes(separator, "read until separator")]
-    : Array.from(separator, (s) => toBytes(s, "read until separator"));
+  const action = "read until separator";
+  if (typeof separator === "string" || separator instanceof Uint8Array) {
+    return checkSeparators([toBytes(separator, action, "separator")]);
+  }
+  if (!Array.isArray(separator)) {
+    throw new TypeError(
+      `Cannot ${action}: expected separator as a Uint8Array, a string or an array of them, got ${
+        describe(separator)
+      }`,
+    );
+  }
+  return checkSeparators(
+    separator.map((s, i) => toBytes(s, action, `separator[${i}]`)),
+  );
+}
+
+function checkWaterMark(
+  name: string,
+  mark: number | undefined,
+): number | undefined {
+  if (mark === undefined) return undefined;
+  return checkNumber(
+    "create writer",
+    name,
+    mark,
+    "a number of bytes (an integer >= 0)",
+    (n) => Number.isSafeInteger(n) && n >= 0,
+  );
+}
+
+function checkSeparators(list: Uint8Array[]): Uint8Array[] {
   if (list.length === 0) {
     throw new RangeError(
       "Cannot read until separator: the list of separators is empty",
@@ -1050,33 +1092,47 @@ export class StreamWriter implements AsyncDisposable {
    * @param options The connection's `reader`, water marks, extra info.
    * @throws {RangeError} If the water marks are not integers with
    * `highWaterMark >= lowWaterMark >= 0`.
-   * @throws {TypeError} If `sink` has no `write` method.
+   * @throws {TypeError} If `sink` has no `write` method, `options` is not
+   * an object, a water mark not a number, `reader` not a StreamReader or
+   * `extraInfo` not an object.
    */
   constructor(sink: ByteSink, options?: StreamWriterOptions) {
-    if (sink === null || typeof sink?.write !== "function") {
+    const action = "create writer";
+    if (
+      sink === null || typeof sink !== "object" ||
+      typeof sink.write !== "function"
+    ) {
       throw new TypeError(
-        "Cannot create writer: expected a sink with a write() method",
+        `Cannot ${action}: expected sink as an object with a write() method, got ${
+          describe(sink)
+        }`,
       );
     }
-    let high = options?.highWaterMark;
-    let low = options?.lowWaterMark;
+    checkOptions(action, options);
+    let high = checkWaterMark("highWaterMark", options?.highWaterMark);
+    let low = checkWaterMark("lowWaterMark", options?.lowWaterMark);
     if (high === undefined) {
       high = low === undefined ? DEFAULT_HIGH_WATER : 4 * low;
     }
     if (low === undefined) low = Math.floor(high / 4);
-    if (
-      !Number.isSafeInteger(high) || !Number.isSafeInteger(low) || low < 0 ||
-      high < low
-    ) {
+    if (high < low) {
       throw new RangeError(
-        `Cannot create writer: water marks must be integers with ` +
-          `highWaterMark (${high}) >= lowWaterMark (${low}) >= 0`,
+        `Cannot ${action}: expected highWaterMark (${high}) >= lowWaterMark (${low})`,
       );
     }
+    const reader = options?.reader;
+    if (reader !== undefined && !(reader instanceof StreamReader)) {
+      throw new TypeError(
+        `Cannot ${action}: expected reader as a StreamReader, got ${
+          describe(reader)
+        }`,
+      );
+    }
+    checkOptions(action, options?.extraInfo, "extraInfo");
     this.#high = high;
     this.#low = low;
     this.#sink = sink;
-    this.#reader = options?.reader;
+    this.#reader = reader;
     this.#extra = options?.extraInfo ?? {};
     this.#loop = _findRunningLoop();
     this.#linked = this.#reader !== undefined &&
@@ -1121,10 +1177,21 @@ export class StreamWriter implements AsyncDisposable {
    *
    * @param lines Bytes or strings.
    * @throws {InvalidStateError} After `close()` or `writeEof()`.
-   * @throws {TypeError} If an item is neither bytes nor a string.
+   * @throws {TypeError} If `lines` is not iterable, or an item is neither
+   * bytes nor a string.
    * @throws The connection's error once a write has failed.
    */
   writeLines(lines: Iterable<Uint8Array | string>): void {
+    if (
+      lines === null || lines === undefined ||
+      typeof (lines as Iterable<unknown>)[Symbol.iterator] !== "function"
+    ) {
+      throw new TypeError(
+        `Cannot write lines: expected lines as an iterable of Uint8Arrays or strings, got ${
+          describe(lines)
+        }`,
+      );
+    }
     for (const line of lines) this.write(line);
   }
 
@@ -1312,6 +1379,7 @@ export class StreamWriter implements AsyncDisposable {
    * @param name The key.
    * @param defaultValue What to return if there is none.
    * @returns The value, or `defaultValue`.
+   * @throws {TypeError} If `name` is not a string.
    *
    * @example Reading extra info
    * ```ts
@@ -1328,6 +1396,13 @@ export class StreamWriter implements AsyncDisposable {
    * ```
    */
   getExtraInfo<T = unknown>(name: string, defaultValue?: T): T | undefined {
+    if (typeof name !== "string") {
+      throw new TypeError(
+        `Cannot get extra info: expected name as a string, got ${
+          describe(name)
+        }`,
+      );
+    }
     return Object.hasOwn(this.#extra, name)
       ? this.#extra[name] as T
       : defaultValue;

@@ -117,7 +117,7 @@ export class TaskGroup {
     }
     if (typeof fn !== "function") {
       throw new TypeError(
-        `Cannot create task: expected a function returning a promise, got ${
+        `Cannot create task: expected fn as a function returning a promise, got ${
           describe(fn)
         }`,
       );
@@ -366,7 +366,7 @@ export async function taskGroup<T>(
 ): Promise<T> {
   if (typeof fn !== "function") {
     throw new TypeError(
-      `Cannot run task group: expected a function, got ${describe(fn)}`,
+      `Cannot run task group: expected fn as a function, got ${describe(fn)}`,
     );
   }
   const group = new TaskGroup();

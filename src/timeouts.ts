@@ -276,7 +276,7 @@ export function timeoutAt<T>(
 function scopeTask(action: string, fn: unknown): Task<unknown> {
   if (typeof fn !== "function") {
     throw new TypeError(
-      `Cannot ${action}: expected a function, got ${describe(fn)}`,
+      `Cannot ${action}: expected fn as a function, got ${describe(fn)}`,
     );
   }
   const task = currentTask();

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { checkFunction, checkNumber, checkOptions } from "./_describe.ts";
 import type { Clock } from "./clock.ts";
 
 /** Options for `new VirtualClock()`. */
@@ -51,23 +52,28 @@ export class VirtualClock implements Clock {
    * Creates a virtual clock.
    *
    * @param options Start time and autojump threshold.
-   * @throws {RangeError} If a value is negative or NaN.
+   * @throws {TypeError} If `options` is not an object, or a value not a
+   * number.
+   * @throws {RangeError} If `start` is negative, NaN or infinite, or
+   * `autojumpThreshold` negative or NaN.
    */
   constructor(options?: VirtualClockOptions) {
-    const start = options?.start ?? 0;
-    const threshold = options?.autojumpThreshold ?? 0;
-    if (!(start >= 0) || !Number.isFinite(start)) {
-      throw new RangeError(
-        `Cannot create clock: start ${start} is not a finite time >= 0`,
-      );
-    }
-    if (!(threshold >= 0)) {
-      throw new RangeError(
-        `Cannot create clock: autojumpThreshold ${threshold} is not >= 0`,
-      );
-    }
-    this.#now = start;
-    this.autojumpThreshold = threshold;
+    const action = "create virtual clock";
+    checkOptions(action, options);
+    this.#now = checkNumber(
+      action,
+      "start",
+      options?.start ?? 0,
+      "a finite number >= 0",
+      isFiniteTime,
+    );
+    this.autojumpThreshold = checkNumber(
+      action,
+      "autojumpThreshold",
+      options?.autojumpThreshold ?? 0,
+      "a number >= 0",
+      (n) => n >= 0,
+    );
   }
 
   /**
@@ -83,8 +89,17 @@ export class VirtualClock implements Clock {
    * Moves the time forward to `when` (never backward). Loops call it.
    *
    * @param when The new time.
+   * @throws {TypeError} If `when` is not a number.
+   * @throws {RangeError} If `when` is NaN or infinite.
    */
   jumpTo(when: number): void {
+    checkNumber(
+      "jump virtual clock",
+      "when",
+      when,
+      "a finite time",
+      Number.isFinite,
+    );
     if (when > this.#now) {
       this.#now = when;
       for (const listener of this.#listeners) listener();
@@ -95,12 +110,17 @@ export class VirtualClock implements Clock {
    * Moves the time forward by `ms`, waking loops whose timers come due.
    *
    * @param ms Milliseconds to add.
-   * @throws {RangeError} If `ms` is negative or NaN.
+   * @throws {TypeError} If `ms` is not a number.
+   * @throws {RangeError} If `ms` is negative, NaN or infinite.
    */
   advance(ms: number): void {
-    if (!(ms >= 0)) {
-      throw new RangeError(`Cannot advance clock: ${ms} is not >= 0`);
-    }
+    checkNumber(
+      "advance virtual clock",
+      "ms",
+      ms,
+      "a finite number >= 0",
+      isFiniteTime,
+    );
     this.jumpTo(this.#now + ms);
   }
 
@@ -109,9 +129,15 @@ export class VirtualClock implements Clock {
    *
    * @param listener The callback.
    * @returns A function that unsubscribes.
+   * @throws {TypeError} If `listener` is not a function.
    */
   subscribe(listener: () => void): () => void {
+    checkFunction("subscribe to virtual clock", "listener", listener);
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
+}
+
+function isFiniteTime(n: number): boolean {
+  return n >= 0 && n !== Infinity;
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { checkOptions, repr } from "./_describe.ts";
 import { checkTime, describe, isAwaitable, toFutures } from "./_children.ts";
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { getRunningLoop } from "./events.ts";
@@ -57,7 +58,8 @@ function release(waiter: Future<void>): void {
  * @param aws A non-empty iterable of Tasks, Futures, promises or functions.
  * @param options `returnWhen` and `timeout` (milliseconds).
  * @returns `[done, pending]`.
- * @throws {TypeError} If `aws` is not an iterable of awaitables.
+ * @throws {TypeError} If `aws` is not an iterable of awaitables,
+ * `options` not an object, or `returnWhen` not a string.
  * @throws {RangeError} If `aws` is empty, `returnWhen` is unknown or
  * `timeout` is NaN.
  * @throws {CancelledError} If the awaiting task is cancelled; the
@@ -107,14 +109,18 @@ export async function wait<T>(
       `Cannot wait: expected an iterable of awaitables, got ${describe(aws)}`,
     );
   }
+  checkOptions("wait", options);
   const returnWhen = options?.returnWhen ?? ALL_COMPLETED;
   if (
     returnWhen !== ALL_COMPLETED && returnWhen !== FIRST_COMPLETED &&
     returnWhen !== FIRST_EXCEPTION
   ) {
-    throw new RangeError(
-      `Cannot wait: expected returnWhen to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${
-        String(returnWhen)
+    // A string that is none of them is out of range; anything else is
+    // the wrong type.
+    const ErrorClass = typeof returnWhen === "string" ? RangeError : TypeError;
+    throw new ErrorClass(
+      `Cannot wait: expected returnWhen as FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${
+        repr(returnWhen)
       }`,
     );
   }

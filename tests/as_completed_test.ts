@@ -12,6 +12,7 @@ import {
   TimeoutError,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 const now = () => getRunningLoop().time();
@@ -233,5 +234,30 @@ Deno.test("asCompleted() rejects bad input", async () => {
       message: /at index 1, got a number/,
     });
     await task;
+  }, clock());
+});
+
+Deno.test("asCompleted() refuses bad options at the call, naming them", async () => {
+  await run(async () => {
+    await assertRefuses(
+      "asCompleted(aws, options)",
+      "options",
+      (v) => asCompleted([sleep(1)], v),
+      { TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE] },
+    );
+    await assertRefuses(
+      "asCompleted(aws, { timeout })",
+      "timeout",
+      (v) => asCompleted([sleep(1)], { timeout: v }),
+      {
+        TypeError: ["5", true, Symbol("s"), 5n, {}, PROMISE],
+        RangeError: [NaN],
+      },
+    );
+    const results: number[] = [];
+    for await (const value of asCompleted([sleep(2, 2), sleep(1, 1)], {})) {
+      results.push(value);
+    }
+    assert.deepEqual(results, [1, 2]);
   }, clock());
 });

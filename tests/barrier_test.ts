@@ -8,6 +8,7 @@ import {
   type Task,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 const N = 5;
@@ -25,7 +26,8 @@ async function all<T>(tasks: Task<T>[]): Promise<T[]> {
 Deno.test("Barrier() checks parties", () => {
   assert.throws(() => new Barrier(0), {
     name: "RangeError",
-    message: "Cannot create barrier: parties must be an integer >= 1, got 0",
+    message:
+      "Cannot create barrier: expected parties as an integer >= 1, got 0",
   });
   assert.throws(() => new Barrier(-4), RangeError);
   assert.throws(() => new Barrier(1.5), RangeError);
@@ -342,4 +344,12 @@ Deno.test("Barrier.reset() after abort() makes the barrier usable again", async 
     assert.equal(passed, N);
     assert.equal(barrier1.nWaiting, 0);
   }, clock());
+});
+
+Deno.test("Barrier() refuses bad arguments at the call, naming them", async () => {
+  await assertRefuses("new Barrier()", "parties", (v) => new Barrier(v), {
+    TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+    RangeError: [NaN, -1, 0, 1.5, Infinity],
+  });
+  assert.equal(new Barrier(3).parties, 3);
 });

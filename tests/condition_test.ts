@@ -9,6 +9,7 @@ import {
   sleep,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 
@@ -246,7 +247,8 @@ Deno.test("Condition shares an explicit Lock", async () => {
       () => new Condition({} as Lock),
       {
         name: "TypeError",
-        message: "Cannot create condition: lock must be a Lock, got Object",
+        message:
+          "Cannot create condition: expected lock as a Lock, got an object",
       },
     );
   }, clock());
@@ -384,5 +386,39 @@ Deno.test("Condition.hold() and withLock() release the lock on every exit path",
     await assert.rejects(task, CancelledError);
     assert.equal(cond.locked(), false);
     assert.equal(String(cond), "<Condition [unlocked]>");
+  }, clock());
+});
+
+Deno.test("Condition refuses bad arguments at the call, naming them", async () => {
+  await assertRefuses("new Condition()", "lock", (v) => new Condition(v), {
+    TypeError: [null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+  });
+  await run(async () => {
+    const cond = new Condition();
+    const notFunctions = [
+      undefined,
+      null,
+      "5",
+      true,
+      Symbol("s"),
+      5n,
+      {},
+      PROMISE,
+    ];
+    await assertRefuses("withLock()", "fn", (v) => cond.withLock(v), {
+      TypeError: notFunctions,
+    });
+    assert.equal(cond.locked(), false);
+    await cond.acquire();
+    await assertRefuses("waitFor()", "predicate", (v) => cond.waitFor(v), {
+      TypeError: notFunctions,
+    });
+    await assertRefuses("notify()", "n", (v) => cond.notify(v), {
+      TypeError: [null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+      RangeError: [NaN, -1, 1.5, -Infinity],
+    });
+    cond.notify(Infinity);
+    cond.release();
+    assert.equal(await cond.withLock(() => cond.locked()), true);
   }, clock());
 });

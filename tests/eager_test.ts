@@ -15,6 +15,7 @@ import {
   taskGroup,
 } from "../mod.ts";
 import { VirtualClock } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 
@@ -142,7 +143,7 @@ Deno.test("createEagerTaskFactory() rejects what is not a class", () => {
   assert.throws(() => createEagerTaskFactory(5 as never), {
     name: "TypeError",
     message:
-      "Cannot create eager task factory: expected a Task class, got a number",
+      "Cannot create eager task factory: expected taskConstructor as a Task class, got a number",
   });
 });
 
@@ -162,4 +163,14 @@ Deno.test("An eager task made before the loop runs starts inside the loop, on it
   assert.equal(second.done(), false);
   assert.equal(await loop.runUntilComplete(second), "plain");
   loop.close();
+});
+
+Deno.test("createEagerTaskFactory() refuses a non-class at the call, naming it", async () => {
+  await assertRefuses(
+    "createEagerTaskFactory()",
+    "taskConstructor",
+    (v) => createEagerTaskFactory(v),
+    { TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}, PROMISE] },
+  );
+  assert.equal(typeof createEagerTaskFactory(Task), "function");
 });

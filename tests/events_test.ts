@@ -14,6 +14,7 @@ import {
   Task,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 function virtualLoop(): EventLoop {
   return newEventLoop({ clock: new VirtualClock() });
@@ -416,4 +417,237 @@ Deno.test("EventLoop runs a new task's whole first step before the next ready ca
     await sleep(1);
     assert.deepEqual(order, ["task first step", "next callback"]);
   }, { clock: new VirtualClock() });
+});
+
+Deno.test("EventLoop on the real clock idles under far timers: few host timers, none past 2³¹−1 ms, no TimeoutOverflowWarning", async () => {
+  const fixture = new URL("./fixtures/far_timer.ts", import.meta.url);
+  const { code, stdout, stderr } = await new Deno.Command("deno", {
+    args: ["run", "--quiet", fixture.pathname],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const errors = new TextDecoder().decode(stderr);
+  assert.equal(code, 0, errors);
+  assert.doesNotMatch(errors, /TimeoutOverflowWarning/);
+  const { delays } = JSON.parse(new TextDecoder().decode(stdout)) as {
+    delays: number[];
+  };
+  // One host timer for the earliest far deadline; a clamped one would be
+  // re-armed every millisecond of the 50.
+  assert.ok(delays.length <= 2, `armed ${delays.length} host timers`);
+  assert.ok(delays.every((delay) => delay <= 2 ** 31 - 1), `${delays}`);
+});
+
+Deno.test("EventLoop on a VirtualClock never jumps to a timer at Infinity", async () => {
+  const clock = new VirtualClock();
+  const loop = newEventLoop({ clock });
+  const calls: string[] = [];
+  loop.callLater(Infinity, () => calls.push("never"));
+  await loop.runUntilComplete(async () => {
+    await sleep(100);
+    // The loop idles with only the infinite timer: it must not jump.
+    await new Promise<void>((resolve) => setTimeout(resolve, 5));
+  });
+  loop.close();
+  assert.equal(clock.now(), 100);
+  assert.deepEqual(calls, []);
+});
+
+Deno.test("EventLoop refuses bad arguments at the call, naming them", async () => {
+  const loop = virtualLoop();
+  const noop = () => {};
+  const notFunctions = [
+    undefined,
+    null,
+    "5",
+    true,
+    Symbol("s"),
+    5n,
+    {},
+    PROMISE,
+  ];
+  await assertRefuses("newEventLoop()", "options", (v) => newEventLoop(v), {
+    TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE],
+  });
+  await assertRefuses(
+    "newEventLoop({ clock })",
+    "clock",
+    (v) => newEventLoop({ clock: v }),
+    {
+      TypeError: [null, "abc", true, Symbol("s"), 5n, 5, {}, PROMISE, {
+        now: 5,
+      }, { now: () => 0, jumpTo: "x" }],
+    },
+  );
+  await assertRefuses(
+    "newEventLoop({ clock })",
+    "clock.autojumpThreshold",
+    (v) => newEventLoop({ clock: { now: () => 0, autojumpThreshold: v } }),
+    { TypeError: ["5", Symbol("s")], RangeError: [-1, NaN] },
+  );
+  await assertRefuses(
+    "newEventLoop({ debug })",
+    "debug",
+    (v) => newEventLoop({ debug: v }),
+    { TypeError: [null, "5", 1, Symbol("s"), {}] },
+  );
+  for (const method of ["callSoon", "callLater", "callAt"] as const) {
+    await assertRefuses(
+      `loop.${method}()`,
+      "callback",
+      (v) => method === "callSoon" ? loop.callSoon(v) : loop[method](10, v),
+      { TypeError: notFunctions },
+    );
+  }
+  await assertRefuses(
+    "loop.callLater()",
+    "delay",
+    (v) => loop.callLater(v, noop),
+    {
+      TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+      RangeError: [NaN],
+    },
+  );
+  await assertRefuses("loop.callAt()", "when", (v) => loop.callAt(v, noop), {
+    TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+    RangeError: [NaN],
+  });
+  await assertRefuses(
+    "loop.setTaskFactory()",
+    "factory",
+    (v) => loop.setTaskFactory(v),
+    {
+      TypeError: [null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+    },
+  );
+  await assertRefuses(
+    "loop.setExceptionHandler()",
+    "handler",
+    (v) => loop.setExceptionHandler(v),
+    { TypeError: [null, "5", true, Symbol("s"), 5n, {}, PROMISE] },
+  );
+  await assertRefuses("loop.setDebug()", "enabled", (v) => loop.setDebug(v), {
+    TypeError: [undefined, null, "5", 1, Symbol("s"), {}],
+  });
+  await assertRefuses(
+    "loop.createTask()",
+    "options",
+    (v) => loop.createTask(async () => {}, v),
+    { TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE] },
+  );
+  for (
+    const method of ["callExceptionHandler", "defaultExceptionHandler"] as const
+  ) {
+    await assertRefuses(`loop.${method}()`, "context", (v) => loop[method](v), {
+      TypeError: [undefined, null, "5", Symbol("s"), 5n],
+    });
+    await assertRefuses(
+      `loop.${method}()`,
+      "context.message",
+      (v) => loop[method]({ message: v }),
+      { TypeError: [null, 5, Symbol("s"), {}] },
+    );
+  }
+  // The loop still works after every refusal, with nothing scheduled.
+  const calls: string[] = [];
+  loop.callSoon(() => calls.push("soon"));
+  loop.callLater(5, () => calls.push("later"));
+  loop.callAt(loop.time() + 10, () => {
+    calls.push("at");
+    loop.stop();
+  });
+  await loop.runForever();
+  assert.deepEqual(calls, ["soon", "later", "at"]);
+  assert.equal(loop.getDebug(), false);
+  assert.equal(loop.getExceptionHandler(), undefined);
+  assert.equal(loop.getTaskFactory(), undefined);
+  loop.close();
+});
+
+Deno.test("EventLoop.createTask() refuses a task factory's result that is not a Task, naming the factory", async () => {
+  const loop = virtualLoop();
+  await loop.runUntilComplete(async () => {
+    loop.setTaskFactory(function badFactory() {
+      return "not a task" as never;
+    });
+    assert.throws(() => loop.createTask(async () => {}), {
+      name: "TypeError",
+      message:
+        "Cannot create task: expected the task factory badFactory to return a Task, got a string",
+    });
+    assert.throws(() => createTask(async () => {}), /badFactory/);
+    loop.setTaskFactory((l, fn, options) =>
+      new Task(fn, { ...options, loop: l })
+    );
+    assert.equal(await loop.createTask(async () => 7), 7);
+  });
+  loop.close();
+});
+
+Deno.test("Handle and TimerHandle describe their callback by name, as asyncio's repr", () => {
+  const loop = virtualLoop();
+  function retry(_what: string, _times: number) {}
+  assert.equal(
+    String(loop.callSoon(retry, "db", 3)),
+    '<Handle retry("db", 3)>',
+  );
+  const timer = loop.callAt(1500, retry, "x".repeat(50), 3);
+  assert.equal(
+    String(timer),
+    `<TimerHandle when=1500 retry("${"x".repeat(37)}...", 3)>`,
+  );
+  timer.cancel();
+  assert.equal(String(timer), "<TimerHandle cancelled when=1500>");
+  const task = loop.createTask(async () => {}, { name: "worker" });
+  assert.equal(
+    String(loop.callSoon((_t: unknown) => {}, task)),
+    "<Handle <anonymous function>(<Task name='worker' pending>)>",
+  );
+  loop.close();
+});
+
+Deno.test("EventLoop's default exception handler prints the failing callback's Handle, not [object Object]", async () => {
+  const loop = virtualLoop();
+  const printed: string[] = [];
+  const original = console.error;
+  console.error = (text: string) => printed.push(text);
+  try {
+    loop.callSoon(function explode(_n: number) {
+      throw new Error("boom");
+    }, 42);
+    loop.callSoon(() => loop.stop());
+    await loop.runForever();
+  } finally {
+    console.error = original;
+    loop.close();
+  }
+  assert.equal(printed.length, 1);
+  assert.match(
+    printed[0],
+    /^Exception in callback\nhandle: <Handle explode\(42\)>\nError: boom\n/,
+  );
+});
+
+Deno.test("EventLoop debug mode names the slow callback it warns about", async () => {
+  const loop = newEventLoop({ debug: true });
+  const warned: string[] = [];
+  const originalWarn = console.warn;
+  console.warn = (text: string) => warned.push(text);
+  // The callback takes 150 ms as the loop measures it, without a wait.
+  const originalNow = performance.now;
+  let skew = 0;
+  performance.now = () => originalNow.call(performance) + skew;
+  try {
+    loop.callSoon(function busy() {
+      skew += 150;
+    });
+    loop.callSoon(() => loop.stop());
+    await loop.runForever();
+  } finally {
+    performance.now = originalNow;
+    console.warn = originalWarn;
+    loop.close();
+  }
+  assert.equal(warned.length, 1);
+  assert.match(warned[0], /^Executing <Handle busy\(\)> took 15\d\.\d ms$/);
 });

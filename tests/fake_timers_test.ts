@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
 import { createTask, newEventLoop, run, sleep } from "../mod.ts";
 import { RealClock } from "../src/clock.ts";
+import { VirtualClock } from "../src/testing.ts";
 import { captureLog } from "./_capture.ts";
 import { main as twoTasks } from "../examples/two_tasks.ts";
 import { TWO_TASKS_OUTPUT } from "./_expected.ts";
@@ -140,6 +141,109 @@ Deno.test("a timer added while the loop waits for a later one wakes it on time",
     await tickUntilSettled(clock, finished, 1_000);
     assert.deepEqual(order, ["early at 150", "late at 10000"]);
   } finally {
+    clock.uninstall();
+  }
+});
+
+/**
+ * Records every delay the faked `setTimeout` is called with while `fn`
+ * runs; the fake's own clamping of delays past 2³¹−1 ms to 1 ms is what
+ * the host does too.
+ */
+async function recordDelays(
+  fn: (delays: readonly number[]) => Promise<void>,
+): Promise<number[]> {
+  const delays: number[] = [];
+  const fakeSetTimeout = globalThis.setTimeout;
+  globalThis.setTimeout = ((callback: () => void, delay?: number) => {
+    delays.push(delay ?? 0);
+    return fakeSetTimeout(callback, delay);
+  }) as typeof setTimeout;
+  try {
+    await fn(delays);
+  } finally {
+    globalThis.setTimeout = fakeSetTimeout;
+  }
+  return delays;
+}
+
+const MAX_HOST_DELAY = 2 ** 31 - 1;
+
+Deno.test("sleep(1e10) arms the host timer a few times, never past 2³¹−1 ms, and ends on time", async () => {
+  const clock = install();
+  try {
+    let done = false;
+    let finished!: Promise<void>;
+    const delays = await recordDelays(async (armed) => {
+      finished = run(async () => {
+        await sleep(1e10);
+        done = true;
+      });
+      // A clamped host timer would fire every fake millisecond here.
+      await clock.tickAsync(1_000);
+      assert.equal(done, false);
+      assert.ok(armed.length <= 1, `armed ${armed.length} times`);
+      // Five host-timer spans reach 1e10 ms.
+      for (let i = 0; i < 6 && !done; i++) {
+        await clock.tickAsync(MAX_HOST_DELAY);
+      }
+      await finished;
+    });
+    assert.equal(done, true);
+    assert.ok(clock.now >= 1e10, `ended at ${clock.now}`);
+    assert.ok(delays.length <= 6, `armed ${delays.length} times`);
+    assert.ok(delays.every((delay) => delay <= MAX_HOST_DELAY));
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("callLater(Infinity) arms no host timer, callAt(1e300) one capped at 2³¹−1 ms, and neither runs", async () => {
+  const clock = install();
+  const loop = newEventLoop();
+  try {
+    const calls: string[] = [];
+    const delays = await recordDelays(async () => {
+      loop.callLater(Infinity, () => calls.push("infinity"));
+      loop.callAt(1e300, () => calls.push("1e300"));
+      const done = loop.runUntilComplete(async () => {
+        await new Promise<void>((resolve) => setTimeout(resolve, 100));
+      });
+      await clock.tickAsync(1_000);
+      await done;
+    });
+    assert.deepEqual(calls, []);
+    // The test's own 100 ms timer, and one host timer for the far deadline.
+    assert.deepEqual(delays, [100, MAX_HOST_DELAY]);
+  } finally {
+    loop.close();
+    clock.uninstall();
+  }
+});
+
+Deno.test("a VirtualClock's autojumpThreshold past 2³¹−1 ms is waited in full, in capped host timers", async () => {
+  const clock = install();
+  const loop = newEventLoop({
+    clock: new VirtualClock({ autojumpThreshold: 3e9 }),
+  });
+  try {
+    let done = false;
+    const delays = await recordDelays(async () => {
+      const finished = loop.runUntilComplete(async () => {
+        await sleep(10);
+        done = true;
+      });
+      await clock.tickAsync(1_000);
+      assert.equal(done, false);
+      await clock.tickAsync(3e9 - 1_000 - 1);
+      assert.equal(done, false);
+      await clock.tickAsync(1);
+      await finished;
+    });
+    assert.equal(done, true);
+    assert.deepEqual(delays, [MAX_HOST_DELAY, 3e9 - MAX_HOST_DELAY]);
+  } finally {
+    loop.close();
     clock.uninstall();
   }
 });

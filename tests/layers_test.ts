@@ -16,6 +16,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "_priority_heap.ts",
     "_bytes.ts",
     "_stream_hooks.ts",
+    "_describe.ts",
   ],
   // 1: the clock and the loop's interface
   ["clock.ts", "virtual_clock.ts", "events.ts"],

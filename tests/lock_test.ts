@@ -12,6 +12,7 @@ import {
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
 import { WaiterList } from "../src/_waiters.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 
@@ -338,5 +339,17 @@ Deno.test("WaiterList counts parked and woken waiters and unlinks cancelled ones
     assert.equal(abandoned, 1);
     assert.equal(list.size, 0);
     assert.equal(list.wake(), false);
+  }, clock());
+});
+
+Deno.test("Lock.withLock() refuses a non-function before taking the lock", async () => {
+  await run(async () => {
+    const lock = new Lock();
+    await assertRefuses("Lock.withLock()", "fn", (v) => lock.withLock(v), {
+      TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+    });
+    assert.equal(lock.locked(), false);
+    assert.equal(await lock.withLock(() => "held"), "held");
+    assert.equal(lock.locked(), false);
   }, clock());
 });

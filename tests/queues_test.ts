@@ -14,6 +14,7 @@ import {
   sleep,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 
@@ -25,7 +26,8 @@ Deno.test("Queue() checks maxsize", () => {
   assert.equal(new Queue(Infinity).maxsize, Infinity);
   assert.throws(() => new Queue(1.3), {
     name: "RangeError",
-    message: "Cannot create Queue: maxsize must be an integer, got 1.3",
+    message:
+      "Cannot create Queue: expected maxsize as an integer or Infinity, got 1.3",
   });
   assert.throws(() => new Queue(NaN), RangeError);
   assert.throws(() => new Queue("2" as never), TypeError);
@@ -656,4 +658,42 @@ Deno.test("PriorityQueue takes a comparator for objects", async () => {
     assert.equal((await queue.get()).name, "c");
     assert.equal((await queue.get()).name, "b");
   }, clock());
+});
+
+Deno.test("Queues refuse bad arguments at the call, naming them", async () => {
+  for (const Class of QUEUE_CLASSES) {
+    await assertRefuses(`new ${Class.name}()`, "maxsize", (v) => new Class(v), {
+      TypeError: [null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+      RangeError: [NaN, 1.5],
+    });
+  }
+  await assertRefuses(
+    "new PriorityQueue(0, options)",
+    "options",
+    (v) => new PriorityQueue(0, v),
+    { TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE] },
+  );
+  await assertRefuses(
+    "new PriorityQueue(0, { compare })",
+    "compare",
+    (v) => new PriorityQueue(0, { compare: v }),
+    { TypeError: [null, "5", true, Symbol("s"), 5n, {}, PROMISE] },
+  );
+  const queue = new Queue<number>();
+  queue.putNowait(1);
+  await assertRefuses("shutdown()", "options", (v) => queue.shutdown(v), {
+    TypeError: [null, "yes", 1, Symbol("s"), 5n, PROMISE],
+  });
+  await assertRefuses(
+    "shutdown({ immediate })",
+    "immediate",
+    (v) => queue.shutdown({ immediate: v }),
+    { TypeError: [null, "yes", 1, Symbol("s"), {}] },
+  );
+  // Nothing was shut down by the refused calls.
+  queue.putNowait(2);
+  assert.equal(queue.qsize(), 2);
+  queue.shutdown({ immediate: true });
+  assert.equal(queue.qsize(), 0);
+  assert.equal(new PriorityQueue(0, {}).maxsize, 0);
 });

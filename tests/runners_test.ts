@@ -11,6 +11,7 @@ import {
   sleep,
 } from "../mod.ts";
 import { VirtualClock } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 Deno.test("run() returns the result of main and rethrows its error", async () => {
   assert.equal(await run(async () => 42, { clock: new VirtualClock() }), 42);
@@ -111,4 +112,46 @@ Deno.test("Runner refuses to run or give its loop once closed", async () => {
   await runner.close(); // twice is harmless
   assert.throws(() => runner.getLoop(), InvalidStateError);
   await assert.rejects(runner.run(async () => {}), InvalidStateError);
+});
+
+Deno.test("run() and Runner refuse bad arguments at the call, naming them", async () => {
+  const main = async () => "ran";
+  await assertRefuses("run()", "main", (v) => run(v), {
+    TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+  });
+  await assertRefuses("run(main, options)", "options", (v) => run(main, v), {
+    TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE],
+  });
+  await assertRefuses("new Runner()", "options", (v) => new Runner(v), {
+    TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE],
+  });
+  for (const name of ["clock", "debug", "handleSigint"]) {
+    const wrap = (v: unknown) => ({ [name]: v }) as never;
+    const values = name === "clock"
+      ? [null, "abc", true, Symbol("s"), 5n, 5, {}, PROMISE]
+      : [null, "5", 1, Symbol("s"), {}];
+    await assertRefuses(`run({ ${name} })`, name, (v) => run(main, wrap(v)), {
+      TypeError: values,
+    });
+    await assertRefuses(
+      `new Runner({ ${name} })`,
+      name,
+      (v) => new Runner(wrap(v)),
+      { TypeError: values },
+    );
+  }
+  const runner = new Runner();
+  await assertRefuses("Runner.run()", "main", (v) => runner.run(v), {
+    TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}],
+  });
+  await runner.close();
+  // Good options still run.
+  assert.equal(
+    await run(main, {
+      clock: new VirtualClock(),
+      debug: false,
+      handleSigint: false,
+    }),
+    "ran",
+  );
 });

@@ -10,6 +10,7 @@ import {
   type Task,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 
@@ -18,7 +19,8 @@ Deno.test("Semaphore() checks its value", () => {
   assert.equal(String(new Semaphore(0)), "<Semaphore [locked]>");
   assert.throws(() => new Semaphore(-1), {
     name: "RangeError",
-    message: "Cannot create semaphore: value must be >= 0, got -1",
+    message:
+      "Cannot create semaphore: expected value as an integer >= 0, got -1",
   });
   assert.throws(() => new Semaphore(1.5), RangeError);
   assert.throws(() => new Semaphore(NaN), RangeError);
@@ -326,5 +328,25 @@ Deno.test("Semaphore.hold() and withPermit() give the permit back on every exit 
       { message: "x" },
     );
     assert.equal(String(sem), "<Semaphore [unlocked, value:2]>");
+  }, clock());
+});
+
+Deno.test("Semaphore refuses bad arguments at the call, naming them", async () => {
+  for (const Class of [Semaphore, BoundedSemaphore]) {
+    await assertRefuses(`new ${Class.name}()`, "value", (v) => new Class(v), {
+      TypeError: [null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+      RangeError: [NaN, -1, 1.5, Infinity],
+    });
+  }
+  await run(async () => {
+    const sem = new Semaphore(2);
+    await assertRefuses("withPermit()", "fn", (v) => sem.withPermit(v), {
+      TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+    });
+    assert.equal(String(sem), "<Semaphore [unlocked, value:2]>");
+    assert.equal(
+      await sem.withPermit(() => String(sem)),
+      "<Semaphore [unlocked, value:1]>",
+    );
   }, clock());
 });

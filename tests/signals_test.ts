@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { InvalidStateError, newEventLoop } from "../mod.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const fixture = (name: string) =>
   new URL(`./fixtures/${name}`, import.meta.url).pathname;
@@ -76,4 +77,37 @@ Deno.test("EventLoop.addSignalHandler() rejects bad input and a closed loop", ()
     () => loop.addSignalHandler("SIGUSR2", () => {}),
     InvalidStateError,
   );
+});
+
+Deno.test("EventLoop.addSignalHandler() refuses bad arguments at the call, naming them", async () => {
+  const loop = newEventLoop();
+  try {
+    await assertRefuses(
+      "addSignalHandler(signal)",
+      "signal",
+      (v) => loop.addSignalHandler(v, () => {}),
+      {
+        TypeError: [
+          undefined,
+          null,
+          5,
+          Symbol("s"),
+          5n,
+          {},
+          PROMISE,
+          "SIGFOO",
+          "SIGKILL",
+        ],
+      },
+    );
+    await assertRefuses(
+      "addSignalHandler(signal, callback)",
+      "callback",
+      (v) => loop.addSignalHandler("SIGUSR2", v),
+      { TypeError: [undefined, null, "5", Symbol("s"), {}, PROMISE] },
+    );
+    assert.equal(loop.removeSignalHandler("SIGUSR2"), false);
+  } finally {
+    loop.close();
+  }
 });

@@ -7,6 +7,7 @@ import {
   sleep,
 } from "../mod.ts";
 import { VirtualClock } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 Deno.test("sleep() on virtual time returns at once with the clock advanced exactly", async () => {
   const clock = new VirtualClock();
@@ -101,5 +102,15 @@ Deno.test("sleep() rejects a non-number or NaN", async () => {
     assert.throws(() => sleep("10" as never), TypeError);
     assert.throws(() => sleep(NaN), RangeError);
     assert.equal(await sleep(-5, "negative is zero"), "negative is zero");
+  }, { clock: new VirtualClock() });
+});
+
+Deno.test("sleep() refuses bad arguments at the call, naming them", async () => {
+  await run(async () => {
+    await assertRefuses("sleep()", "ms", (v) => sleep(v), {
+      TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+      RangeError: [NaN],
+    });
+    assert.equal(await sleep(10, "still sleeps"), "still sleeps");
   }, { clock: new VirtualClock() });
 });

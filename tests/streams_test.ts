@@ -16,6 +16,7 @@ import {
   TimeoutError,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const decoder = new TextDecoder();
 const text = (bytes: Uint8Array): string => decoder.decode(bytes);
@@ -340,7 +341,10 @@ Deno.test("StreamReader.readUntil() at the end throws IncompleteReadError with e
     assert.ok(error instanceof IncompleteReadError);
     assert.equal(text(error.partial), "some dataAA");
     assert.equal(error.expected, null);
-    assert.match(error.message, /undefined expected bytes/);
+    assert.equal(
+      error.message,
+      "11 bytes read before the end of the stream",
+    );
     assert.ok(reader.atEof());
   });
 });
@@ -1144,5 +1148,140 @@ Deno.test("StreamReader: a read handed its bytes stays the waiter until its task
     await assert.rejects(first, CancelledError);
     source.deliver("second");
     assert.equal(text(await reader.readExactly(12)), "first second");
+  });
+});
+
+Deno.test("StreamReader refuses bad arguments at the call, naming them", async () => {
+  const notObjects = [null, "5", true, Symbol("s"), 5n, 5, PROMISE];
+  await assertRefuses(
+    "new StreamReader()",
+    "options",
+    (v) => new StreamReader(v),
+    {
+      TypeError: notObjects,
+    },
+  );
+  await assertRefuses(
+    "new StreamReader({ limit })",
+    "limit",
+    (v) => new StreamReader({ limit: v }),
+    {
+      TypeError: ["5", true, Symbol("s"), 5n, {}, PROMISE],
+      RangeError: [NaN, -1, 0, 1.5, Infinity],
+    },
+  );
+  await assertRefuses(
+    "new StreamReader({ source })",
+    "source",
+    (v) => new StreamReader({ source: v }),
+    { TypeError: [null, "5", true, Symbol("s"), 5n, 5, {}, PROMISE] },
+  );
+  await virtual(async () => {
+    const reader = new StreamReader();
+    reader.feedData("line\nrest");
+    const counts = {
+      TypeError: [null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+      RangeError: [NaN, 1.5, Infinity],
+    };
+    await assertRefuses("read()", "n", (v) => reader.read(v), counts);
+    await assertRefuses("readExactly()", "n", (v) => reader.readExactly(v), {
+      TypeError: [undefined, ...counts.TypeError],
+      RangeError: [...counts.RangeError, -1],
+    });
+    await assertRefuses("readInto()", "buffer", (v) => reader.readInto(v), {
+      TypeError: [undefined, null, "5", 5, Symbol("s"), {}, [1, 2]],
+    });
+    await assertRefuses(
+      "readUntil()",
+      "separator",
+      (v) => reader.readUntil(v),
+      {
+        TypeError: [
+          null,
+          true,
+          Symbol("s"),
+          5n,
+          5,
+          {},
+          PROMISE,
+          new Set(["\n"]),
+        ],
+      },
+    );
+    await assertRefuses(
+      "readUntil([...])",
+      "separator[1]",
+      (v) => reader.readUntil(["\n", v]),
+      { TypeError: [null, 5, Symbol("s"), {}] },
+    );
+    await assertRefuses("feedData()", "data", (v) => reader.feedData(v), {
+      TypeError: [undefined, null, 5, Symbol("s"), 5n, {}, [1]],
+    });
+    // Nothing was consumed or added by the refused calls.
+    assert.equal(text(await reader.readUntil(["\n", "x"])), "line\n");
+    reader.feedEof();
+    assert.equal(text(await reader.read()), "rest");
+  });
+});
+
+Deno.test("StreamWriter refuses bad arguments at the call, naming them", async () => {
+  const sink = new FakeSink();
+  await assertRefuses(
+    "new StreamWriter()",
+    "sink",
+    (v) => new StreamWriter(v),
+    {
+      TypeError: [undefined, null, "5", true, Symbol("s"), 5n, 5, {}, PROMISE],
+    },
+  );
+  await assertRefuses(
+    "new StreamWriter(sink, options)",
+    "options",
+    (v) => new StreamWriter(sink, v),
+    { TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE] },
+  );
+  for (const name of ["highWaterMark", "lowWaterMark"]) {
+    await assertRefuses(
+      `new StreamWriter(sink, { ${name} })`,
+      name,
+      (v) => new StreamWriter(sink, { [name]: v }),
+      {
+        TypeError: [null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+        RangeError: [NaN, -1, 1.5, Infinity],
+      },
+    );
+  }
+  await assertRefuses(
+    "new StreamWriter(sink, { reader })",
+    "reader",
+    (v) => new StreamWriter(sink, { reader: v }),
+    { TypeError: [null, "5", Symbol("s"), 5n, {}, PROMISE] },
+  );
+  await assertRefuses(
+    "new StreamWriter(sink, { extraInfo })",
+    "extraInfo",
+    (v) => new StreamWriter(sink, { extraInfo: v }),
+    { TypeError: [null, "5", Symbol("s"), 5n, 5] },
+  );
+  await virtual(async () => {
+    const writer = new StreamWriter(sink, { extraInfo: { peer: "memory" } });
+    await assertRefuses("write()", "data", (v) => writer.write(v), {
+      TypeError: [undefined, null, 5, Symbol("s"), 5n, {}, [1], PROMISE],
+    });
+    await assertRefuses("writeLines()", "lines", (v) => writer.writeLines(v), {
+      TypeError: [undefined, null, 5, true, Symbol("s"), 5n, {}, PROMISE],
+    });
+    await assertRefuses(
+      "getExtraInfo()",
+      "name",
+      (v) => writer.getExtraInfo(v),
+      { TypeError: [undefined, null, 5, Symbol("s"), {}] },
+    );
+    assert.equal(writer.getExtraInfo("peer"), "memory");
+    writer.writeLines(["a", bytes("b")]);
+    await writer.drain();
+    writer.close();
+    await writer.waitClosed();
+    assert.equal(sink.written.map(text).join(""), "ab");
   });
 });

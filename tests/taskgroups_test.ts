@@ -15,6 +15,7 @@ import {
   TaskGroupError,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 const now = () => getRunningLoop().time();
@@ -467,7 +468,7 @@ Deno.test("TaskGroup.createTask() rejects what is not a function", async () => {
       assert.throws(() => group.createTask(sleep(1) as never), {
         name: "TypeError",
         message:
-          /^Cannot create task: expected a function returning a promise, got a Sleep/,
+          /^Cannot create task: expected fn as a function returning a promise, got a Sleep/,
       });
     });
   }, clock());
@@ -610,7 +611,7 @@ Deno.test("taskGroup() rejects what is not a function", async () => {
   await run(async () => {
     await assert.rejects(taskGroup(5 as never), {
       name: "TypeError",
-      message: "Cannot run task group: expected a function, got a number",
+      message: "Cannot run task group: expected fn as a function, got a number",
     });
   }, clock());
 });
@@ -734,4 +735,40 @@ Deno.test("TaskGroup with await using: an uncaught failure shows every child err
     printed,
     /Error: worker exploded\n\s+at explode .*await_using_group\.ts/,
   );
+});
+
+Deno.test("taskGroup() and TaskGroup.createTask() refuse bad arguments at the call, naming them", async () => {
+  await run(async () => {
+    const notFunctions = [
+      undefined,
+      null,
+      "5",
+      true,
+      Symbol("s"),
+      5n,
+      {},
+      PROMISE,
+    ];
+    await assertRefuses("taskGroup()", "fn", (v) => taskGroup(v), {
+      TypeError: notFunctions,
+    });
+    const result = await taskGroup(async (group) => {
+      await assertRefuses(
+        "group.createTask()",
+        "fn",
+        (v) => group.createTask(v),
+        {
+          TypeError: notFunctions,
+        },
+      );
+      await assertRefuses(
+        "group.createTask(fn, options)",
+        "options",
+        (v) => group.createTask(() => sleep(1), v),
+        { TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE] },
+      );
+      return await group.createTask(() => sleep(1, "still works"));
+    });
+    assert.equal(result, "still works");
+  }, clock());
 });

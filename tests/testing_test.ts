@@ -7,6 +7,7 @@ import {
   sleep,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 Deno.test("VirtualClock starts where told and only moves forward", () => {
   const clock = new VirtualClock({ start: 500 });
@@ -76,4 +77,50 @@ Deno.test("waitAllTasksBlocked() returns once every task is parked, without movi
     await sleep(1000);
     assert.deepEqual(progress.at(-1), "a woke");
   }, { clock: new VirtualClock() });
+});
+
+Deno.test("VirtualClock refuses bad arguments at the call, naming them", async () => {
+  const clock = new VirtualClock({ start: 10, autojumpThreshold: 5 });
+  await assertRefuses("advance()", "ms", (v) => clock.advance(v), {
+    TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}, PROMISE],
+    RangeError: [NaN, -1, Infinity],
+  });
+  await assertRefuses("jumpTo()", "when", (v) => clock.jumpTo(v), {
+    TypeError: [undefined, null, "5", true, Symbol("s"), 5n, {}],
+    RangeError: [NaN, Infinity, -Infinity],
+  });
+  await assertRefuses("subscribe()", "listener", (v) => clock.subscribe(v), {
+    TypeError: [undefined, null, "5", {}, PROMISE],
+  });
+  await assertRefuses(
+    "new VirtualClock()",
+    "options",
+    (v) => new VirtualClock(v),
+    { TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE] },
+  );
+  await assertRefuses(
+    "new VirtualClock({ start })",
+    "start",
+    (v) => new VirtualClock({ start: v }),
+    {
+      TypeError: ["5", true, Symbol("s"), 5n, {}],
+      RangeError: [NaN, -1, Infinity],
+    },
+  );
+  await assertRefuses(
+    "new VirtualClock({ autojumpThreshold })",
+    "autojumpThreshold",
+    (v) => new VirtualClock({ autojumpThreshold: v }),
+    { TypeError: ["5", true, Symbol("s"), 5n, {}], RangeError: [NaN, -1] },
+  );
+  // The time and the threshold are untouched by the refused calls.
+  assert.equal(clock.now(), 10);
+  assert.equal(clock.autojumpThreshold, 5);
+  clock.advance(2.5);
+  assert.equal(clock.now(), 12.5);
+  assert.equal(new VirtualClock().now(), 0);
+  assert.equal(
+    new VirtualClock({ autojumpThreshold: Infinity }).autojumpThreshold,
+    Infinity,
+  );
 });

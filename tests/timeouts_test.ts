@@ -16,6 +16,7 @@ import {
   TimeoutError,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 const now = () => getRunningLoop().time();
@@ -525,7 +526,7 @@ Deno.test("timeout() and timeoutAt() reject bad arguments", async () => {
     await assert.rejects(timeoutAt(NaN, () => {}), RangeError);
     await assert.rejects(timeout(10, "fn" as never), {
       name: "TypeError",
-      message: "Cannot set timeout: expected a function, got a string",
+      message: "Cannot set timeout: expected fn as a function, got a string",
     });
     await assert.rejects(timeoutAt({} as never, () => {}), TypeError);
   }, clock());
@@ -536,4 +537,52 @@ Deno.test("Timeout cannot be constructed directly", () => {
     name: "TypeError",
     message: /use timeout\(ms, fn\) or timeoutAt\(when, fn\)/,
   });
+});
+
+Deno.test("timeout(), timeoutAt() and reschedule() refuse bad arguments at the call, naming them", async () => {
+  await run(async () => {
+    const notFunctions = [
+      undefined,
+      null,
+      "5",
+      true,
+      Symbol("s"),
+      5n,
+      {},
+      PROMISE,
+    ];
+    const badTimes = {
+      TypeError: ["5", true, Symbol("s"), 5n, {}, PROMISE],
+      RangeError: [NaN],
+    };
+    await assertRefuses(
+      "timeout(ms)",
+      "ms",
+      (v) => timeout(v, () => 1),
+      badTimes,
+    );
+    await assertRefuses("timeout(ms, fn)", "fn", (v) => timeout(10, v), {
+      TypeError: notFunctions,
+    });
+    await assertRefuses(
+      "timeoutAt(when)",
+      "when",
+      (v) => timeoutAt(v, () => 1),
+      badTimes,
+    );
+    await assertRefuses("timeoutAt(when, fn)", "fn", (v) => timeoutAt(10, v), {
+      TypeError: notFunctions,
+    });
+    const result = await timeout(100, async (scope) => {
+      await assertRefuses(
+        "reschedule()",
+        "when",
+        (v) => scope.reschedule(v),
+        badTimes,
+      );
+      assert.equal(scope.when(), now() + 100);
+      return "in time";
+    });
+    assert.equal(result, "in time");
+  }, clock());
 });

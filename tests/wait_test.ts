@@ -19,6 +19,7 @@ import {
   waitFor,
 } from "../mod.ts";
 import { VirtualClock } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 const now = () => getRunningLoop().time();
@@ -454,4 +455,36 @@ Deno.test("waitFor() rejects bad input", async () => {
     name: "InvalidStateError",
     message: /^Cannot wait for: not inside a task/,
   });
+});
+
+Deno.test("wait() and waitFor() refuse bad arguments at the call, naming them", async () => {
+  await run(async () => {
+    const time = [null, "5", true, Symbol("s"), 5n, {}, PROMISE];
+    await assertRefuses(
+      "wait(aws, options)",
+      "options",
+      (v) => wait([sleep(1)], v),
+      {
+        TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE],
+      },
+    );
+    await assertRefuses(
+      "wait(aws, { timeout })",
+      "timeout",
+      (v) => wait([sleep(1)], { timeout: v }),
+      { TypeError: time.slice(1), RangeError: [NaN] },
+    );
+    await assertRefuses(
+      "wait(aws, { returnWhen })",
+      "returnWhen",
+      (v) => wait([sleep(1)], { returnWhen: v }),
+      { TypeError: [Symbol("s"), 5n, 5, {}], RangeError: ["5", "first"] },
+    );
+    await assertRefuses("waitFor(aw, ms)", "ms", (v) => waitFor(sleep(1), v), {
+      TypeError: time.slice(1),
+      RangeError: [NaN],
+    });
+    const [done] = await wait([sleep(1, "ok")], { timeout: null });
+    assert.equal([...done][0].result(), "ok");
+  }, { clock: new VirtualClock() });
 });
