@@ -221,10 +221,28 @@ export class Future<T> implements Promise<T> {
    * Marks the future done with an error and schedules its callbacks. If
    * nobody retrieves the error, it reaches the loop's exception handler.
    *
-   * @param exception The error.
+   * @param exception The error: anything but `undefined`, which would
+   * make `exception()` look like success.
+   * @throws {TypeError} If `exception` is `undefined`.
    * @throws {InvalidStateError} If the future is already done.
    */
   setException(exception: unknown): void {
+    if (exception === undefined) {
+      throw new TypeError(
+        "Cannot set exception: expected an error, got undefined; call setResult() for a result",
+      );
+    }
+    this._fail(exception);
+  }
+
+  /**
+   * As `setException`, for whatever a coroutine threw: JavaScript can
+   * throw `undefined` too, and a Task must fail with it all the same.
+   *
+   * @param exception The error.
+   * @throws {InvalidStateError} If the future is already done.
+   */
+  protected _fail(exception: unknown): void {
     if (this.#state !== PENDING) {
       throw new InvalidStateError(
         `Cannot set exception: future is ${STATE_NAMES[this.#state]}`,

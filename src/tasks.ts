@@ -10,6 +10,7 @@ import {
   setAwaitHooks,
   setResumingTask,
 } from "./_current.ts";
+import { checkBoolean, checkOptions, describe } from "./_describe.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import {
   _findRunningLoop,
@@ -98,6 +99,7 @@ export class Task<T> extends Future<T> {
    */
   constructor(fn: CoroutineFunction<T>, options?: TaskOptions) {
     if (typeof fn !== "function") throw notAFunction(fn);
+    checkTaskOptions(options);
     const loop = options?.loop ?? getRunningLoop();
     if (loop.isClosed()) {
       throw new InvalidStateError("Cannot create task: event loop is closed");
@@ -124,9 +126,11 @@ export class Task<T> extends Future<T> {
    * Renames the task.
    *
    * @param name The new name.
+   * @throws {TypeError} If `name` is not a string.
    */
   setName(name: string): void {
-    this.#name = String(name);
+    checkName("set task name", name);
+    this.#name = name;
   }
 
   /**
@@ -283,7 +287,7 @@ export class Task<T> extends Future<T> {
       // Keep the very error the coroutine raised, as asyncio does.
       this._cancelWith(outcome);
     } else {
-      super.setException(outcome);
+      this._fail(outcome);
     }
     const controller = this.#controller;
     if (this.cancelled() && controller && !controller.signal.aborted) {
@@ -329,9 +333,23 @@ function notAFunction(value: unknown): TypeError {
   }
   return new TypeError(
     `Cannot create task: expected a function returning a promise, got ${
-      value === null ? "null" : typeof value
+      describe(value)
     }`,
   );
+}
+
+function checkName(action: string, name: unknown): void {
+  if (typeof name !== "string") {
+    throw new TypeError(
+      `Cannot ${action}: expected name as a string, got ${describe(name)}`,
+    );
+  }
+}
+
+function checkTaskOptions(options: TaskOptions | undefined): void {
+  checkOptions("create task", options);
+  if (options?.name !== undefined) checkName("create task", options.name);
+  checkBoolean("create task", "eager", options?.eager);
 }
 
 /**
@@ -366,6 +384,7 @@ export function createTask<T>(
   options?: Omit<TaskOptions, "loop">,
 ): Task<T> {
   if (typeof fn !== "function") throw notAFunction(fn);
+  checkTaskOptions(options);
   return getRunningLoop().createTask(fn, options);
 }
 
@@ -481,7 +500,7 @@ export function ensureFuture<T>(
   }
   throw new TypeError(
     `Cannot make a future: expected a Future, promise or function, got ${
-      awaitable === null ? "null" : typeof awaitable
+      describe(awaitable)
     }`,
   );
 }

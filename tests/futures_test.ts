@@ -231,3 +231,25 @@ Deno.test("Awaiting a Future or Task of another loop inside a task fails at once
     );
   });
 });
+
+Deno.test("Future.setException(undefined) is refused: it would look like success", async () => {
+  await run(async () => {
+    const future = new Future<number>();
+    assert.throws(
+      () => future.setException(undefined),
+      (error) =>
+        error instanceof TypeError &&
+        /^Cannot set exception: expected an error, got undefined/.test(
+          error.message,
+        ),
+    );
+    assert.equal(future.done(), false);
+    // A coroutine may still throw undefined: its task fails with it.
+    const task = createTask(async () => {
+      await sleep(1);
+      throw undefined;
+    });
+    await assert.rejects(task, (error) => error === undefined);
+    assert.equal(task.cancelled(), false);
+  }, { clock: new VirtualClock() });
+});

@@ -17,6 +17,7 @@ import {
   waitFor,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
+import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 
@@ -431,5 +432,45 @@ Deno.test("Task.uncancel() withdraws a cancel aimed at a wait whose future alrea
     second.cancel();
     assert.equal(second.uncancel(), 1);
     await assert.rejects(second, CancelledError);
+  }, { clock: new VirtualClock() });
+});
+
+Deno.test("createTask() and Task refuse bad names and options at the call, naming them", async () => {
+  await run(async () => {
+    const body = () => sleep(1);
+    await assertRefuses(
+      "createTask() name",
+      "name",
+      (v) => createTask(body, { name: v }),
+      {
+        TypeError: [null, 5, true, Symbol("s"), 5n, {}, PROMISE],
+      },
+    );
+    await assertRefuses(
+      "createTask() eager",
+      "eager",
+      (v) => createTask(body, { eager: v }),
+      {
+        TypeError: [null, "yes", 1, Symbol("s"), {}],
+      },
+    );
+    await assertRefuses(
+      "createTask() options",
+      "options",
+      (v) => createTask(body, v),
+      {
+        TypeError: [null, "5", true, Symbol("s"), 5n, PROMISE],
+      },
+    );
+    await assertRefuses("createTask() fn", "function", (v) => createTask(v), {
+      TypeError: [undefined, null, "5", Symbol("s"), 5n, {}],
+    });
+    const task = createTask(body, { name: "kept" });
+    await assertRefuses("Task.setName()", "name", (v) => task.setName(v), {
+      TypeError: [undefined, null, Symbol("s"), 5n, {}],
+    });
+    assert.equal(task.getName(), "kept");
+    assert.match(String(task), /name='kept'/);
+    await task;
   }, { clock: new VirtualClock() });
 });
