@@ -364,7 +364,10 @@ export function _findRunningLoop(): AbstractEventLoop | undefined {
 export function getRunningLoop(): AbstractEventLoop {
   const loop = _findRunningLoop();
   if (loop === undefined) {
-    throw new InvalidStateError("No running event loop");
+    throw new InvalidStateError(
+      "No running event loop: call this from code that run(main) runs, " +
+        "e.g. await run(async () => { createTask(work); })",
+    );
   }
   return loop;
 }

@@ -50,8 +50,13 @@ Deno.test("createTask() given a started promise throws a TypeError that shows th
   }, clock());
 });
 
-Deno.test("createTask() outside a running loop throws InvalidStateError", () => {
-  assert.throws(() => createTask(async () => {}), InvalidStateError);
+Deno.test("createTask() outside a running loop throws InvalidStateError that says to use run()", () => {
+  assert.throws(
+    () => createTask(async () => {}),
+    (error) =>
+      error instanceof InvalidStateError &&
+      /^No running event loop: .*run\(main\)/.test(error.message),
+  );
 });
 
 Deno.test("Task starts on the next iteration; eager starts at once", async () => {
