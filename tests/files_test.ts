@@ -15,6 +15,7 @@ import {
   writeTextFile,
 } from "../mod.ts";
 import { VirtualClock } from "../src/testing.ts";
+import { mkfifo, peerLeft } from "./_adapters.ts";
 import { withTempDir } from "./_tmp.ts";
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -245,26 +246,6 @@ Deno.test("file reads hold a VirtualClock: a deadline does not expire while the 
     }, { clock: new VirtualClock() });
   });
 });
-
-/** Makes a FIFO (named pipe) at `path`. */
-async function mkfifo(path: string): Promise<void> {
-  const { success } = await new Deno.Command("sh", {
-    args: ["-c", 'mkfifo "$1"', "sh", path],
-  }).output();
-  assert.ok(success, `mkfifo ${path} failed`);
-}
-
-/**
- * Whether a peer is left on the FIFO: a shell that opens the other end
- * gets through at once if so, and is stopped after 50 ms if not.
- */
-async function peerLeft(path: string, side: "reader" | "writer") {
-  const open = side === "reader" ? 'printf x > "$1"' : 'cat "$1" > /dev/null';
-  const { stdout } = await new Deno.Command("sh", {
-    args: ["-c", `timeout 0.05 sh -c '${open}' sh "$1"; echo $?`, "sh", path],
-  }).output();
-  return decode(stdout).trim() !== "124";
-}
 
 Deno.test("openReader(), openWriter(), readFile(), writeFile() cancelled while a FIFO has no peer: CancelledError promptly, nothing left open", async () => {
   await withTempDir(async (dir) => {

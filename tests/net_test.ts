@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { openFds, silentServer } from "./_adapters.ts";
 import { HOST, text, virtual } from "./_net.ts";
 import {
   CancelledError,
@@ -472,49 +473,6 @@ Deno.test("openConnection() cancelled while a TCP connect waits on a full backlo
     assert.equal(getRunningLoop().time(), 0);
   });
 });
-
-/**
- * A TCP server that accepts and never says a word: to a TLS client, a
- * server that never answers its ClientHello.
- */
-function silentServer() {
-  const listener = listen();
-  const conns: Deno.Conn[] = [];
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) conns.push(conn);
-    } catch {
-      // Closed.
-    }
-  })();
-  return {
-    port: listener.addr.port,
-    get accepted(): number {
-      return conns.length;
-    },
-    /** Closes the connections it holds: the peers see the end. */
-    letGo(): void {
-      for (const conn of conns.splice(0)) conn.close();
-    },
-    async [Symbol.asyncDispose](): Promise<void> {
-      this.letGo();
-      listener.close();
-      await accepting;
-    },
-  };
-}
-
-/**
- * How many descriptors this process has open, counted by a shell, since
- * Deno grants `/proc/self` only to `--allow-all` (Linux). The shell's
- * pipes add the same few each time.
- */
-async function openFds(): Promise<number> {
-  const { stdout } = await new Deno.Command("sh", {
-    args: ["-c", `ls /proc/${Deno.pid}/fd | wc -l`],
-  }).output();
-  return Number(text(stdout).trim());
-}
 
 Deno.test("openConnection({ tls: true }) gives up on a silent server after tlsHandshakeTimeout", async () => {
   await using silent = silentServer();
