@@ -15,6 +15,22 @@
  *
  * Permissions: `--allow-read=PATH` to read, `--allow-write=PATH` to write.
  *
+ * What Deno does not let this module interrupt:
+ * - `Deno.open` takes no signal. Opening a FIFO blocks until a peer opens
+ *   the other end; cancelling it releases the FIFO (by opening it for
+ *   reading and writing for an instant) when the program may read and
+ *   write the path, and the handle is closed. Without that permission,
+ *   or on a device that blocks, the cancel is delivered at once but
+ *   Deno's open goes on until a peer appears; it keeps the process alive
+ *   meanwhile, and its handle is closed when it comes.
+ * - A write to a FIFO whose reader does not read blocks in the OS: a
+ *   cancelled `drain()` returns, but neither `close()` nor `abort()` ends
+ *   the write in flight; it finishes when the reader makes room.
+ * - `readFile` and `writeFile` abort Deno's operation, which returns at
+ *   once, but the thread doing the work goes on: a cancelled `writeFile`
+ *   still writes all its data. To stop writing part-way, use
+ *   `openWriter`, whose every `drain()` is a cancellation point.
+ *
  * @module
  */
 import { held } from "./_held.ts";
@@ -235,6 +251,46 @@ function pathString(path: string | URL): string {
   return path instanceof URL ? decodeURIComponent(path.pathname) : path;
 }
 
+/**
+ * Called when an open of `path` (or a `readFile`'s, a `writeFile`'s) is
+ * cancelled while Deno still runs it. `Deno.open` takes no signal, and on
+ * a FIFO it blocks in the OS until a peer opens the other end: it keeps
+ * the process alive, and an aborted `readFile` leaves a reader behind
+ * that would take the next writer's bytes. An open for reading *and*
+ * writing never waits on a FIFO (Linux, macOS) and counts as both ends,
+ * so opening one for an instant lets the blocked open through; the late
+ * handle then goes to `dispose`. That needs read and write permission for
+ * the path, granted already: this must not prompt.
+ *
+ * @returns A cleanup (closing what was opened) when the open is sure to
+ * settle promptly — a regular file or directory, or a FIFO just released
+ * — so the cancel waits for it; `undefined` when it may block on (a
+ * device, a FIFO without write permission, a path it cannot stat), so
+ * the cancel is delivered at once and Deno keeps the open running.
+ */
+function unblockOpen(path: string | URL): (() => void) | undefined {
+  const granted = (name: "read" | "write") =>
+    Deno.permissions.querySync({ name, path }).state === "granted";
+  try {
+    if (!granted("read")) return undefined;
+    const info = Deno.statSync(path);
+    if (info.isFile || info.isDirectory) return () => {};
+    if (!info.isFifo || !granted("write")) return undefined;
+    const peer = Deno.openSync(path, { read: true, write: true });
+    return () => peer.close();
+  } catch {
+    // Gone, replaced or refused: nothing to release. The open reports
+    // its own outcome to nobody; its late handle is closed all the same.
+    return undefined;
+  }
+}
+
+/**
+ * `Deno.open` as a loop Future. `Deno.open` cannot be aborted and may
+ * never finish (a FIFO without a peer): a cancel waits for an open that
+ * `unblockOpen` says will settle, and gives up on any other at once; a
+ * file opened late is closed.
+ */
 function openHeld(
   path: string | URL,
   options: Deno.OpenOptions,
@@ -242,7 +298,7 @@ function openHeld(
   const loop = getRunningLoop();
   return held(loop, () => Deno.open(path, options), {
     dispose: (file) => file.close(),
-    settleOnCancel: true,
+    release: () => unblockOpen(path),
   });
 }
 
@@ -268,8 +324,11 @@ function checkStreamOptions(stream: StreamOptions, writer: boolean): void {
  * Opens a file for reading as a `FileReader`: a `StreamReader` that
  * closes the file at its end, on error, on `close()`, and with
  * `await using`. If the task is cancelled while the file opens, the file
- * is closed as soon as it is open. Reading bytes already buffered never
- * touches the file; each read from the file holds a `VirtualClock`.
+ * is closed as soon as it is open. Opening a FIFO waits for a writer;
+ * cancelling that wait releases the FIFO if the program may also write
+ * it, else Deno's open goes on until a writer comes (see the module
+ * notes). Reading bytes already buffered never touches the file; each
+ * read from the file holds a `VirtualClock`.
  *
  * Needs `--allow-read=PATH`.
  *
@@ -428,9 +487,9 @@ export async function openFile(
 }
 
 /**
- * Reads a whole file. Cancelling the task aborts the read and closes the
- * file before `CancelledError` is thrown. asyncio has none; Deno:
- * `Deno.readFile`.
+ * Reads a whole file. Cancelling the task aborts Deno's read, which
+ * returns at once (its thread may read on and drop the bytes), then
+ * `CancelledError` is thrown. asyncio has none; Deno: `Deno.readFile`.
  *
  * Needs `--allow-read=PATH`.
  *
@@ -460,13 +519,13 @@ export function readFile(
   return held(
     getRunningLoop(),
     (signal) => Deno.readFile(path, { ...options, signal }),
-    { settleOnCancel: true },
+    { settleOnCancel: true, release: () => unblockOpen(path) },
   );
 }
 
 /**
- * Reads a whole file as UTF-8 text. Cancelling the task aborts the read
- * and closes the file. Deno: `Deno.readTextFile`.
+ * Reads a whole file as UTF-8 text. Cancelling the task aborts the read,
+ * as `readFile`. Deno: `Deno.readTextFile`.
  *
  * Needs `--allow-read=PATH`.
  *
@@ -494,14 +553,16 @@ export function readTextFile(
   return held(
     getRunningLoop(),
     (signal) => Deno.readTextFile(path, { ...options, signal }),
-    { settleOnCancel: true },
+    { settleOnCancel: true, release: () => unblockOpen(path) },
   );
 }
 
 /**
  * Writes bytes to a file, replacing it (or appending, with
- * `{ append: true }`). Cancelling the task aborts the write and closes
- * the file; what was written by then stays. Deno: `Deno.writeFile`.
+ * `{ append: true }`). Cancelling the task throws `CancelledError` at
+ * once, but a write Deno has started runs to its end in the background
+ * (`Deno.writeFile` cannot be stopped part-way): to stop writing on
+ * cancellation, use `openWriter`. Deno: `Deno.writeFile`.
  *
  * Needs `--allow-write=PATH`.
  *
@@ -540,14 +601,14 @@ export function writeFile(
   return held(
     getRunningLoop(),
     (signal) => Deno.writeFile(path, data, { ...options, signal }),
-    { settleOnCancel: true },
+    { settleOnCancel: true, release: () => unblockOpen(path) },
   );
 }
 
 /**
  * Writes text to a file as UTF-8, replacing it (or appending, with
- * `{ append: true }`). Cancelling the task aborts the write and closes
- * the file. Deno: `Deno.writeTextFile`.
+ * `{ append: true }`). Cancelling the task behaves as for `writeFile`.
+ * Deno: `Deno.writeTextFile`.
  *
  * Needs `--allow-write=PATH`.
  *
@@ -583,6 +644,6 @@ export function writeTextFile(
   return held(
     getRunningLoop(),
     (signal) => Deno.writeTextFile(path, text, { ...options, signal }),
-    { settleOnCancel: true },
+    { settleOnCancel: true, release: () => unblockOpen(path) },
   );
 }

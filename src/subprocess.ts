@@ -157,7 +157,10 @@ class PipeSource implements ByteSource {
     while (!this.#eof && !this.#failed) await this.#fetch();
   }
 
-  /** Gives up on the pipe (after a kill): resolves when it is released. */
+  /**
+   * Gives up on the pipe: ends a read in flight (which Deno does at once)
+   * and resolves when the pipe is released.
+   */
   async cancel(): Promise<void> {
     if (this.#eof || this.#failed) return;
     await this.#reader.cancel().catch(() => {});
@@ -220,6 +223,11 @@ function isBrokenPipe(error: unknown): boolean {
  * disposed of (`await using` kills it if it still runs at the end of the
  * block). A cancelled `communicate()` closes stdin, since the rest of the
  * input can no longer be fed.
+ *
+ * What Deno does not let this object interrupt: a write to stdin that the
+ * child does not read. A cancelled `drain()` returns at once, but the
+ * write in flight ends only when the child reads, exits or is killed (as
+ * `await using` does); neither `close()` nor `abort()` ends it.
  *
  * @example Reading a child's output line by line (needs --allow-run=deno)
  * ```ts ignore
@@ -436,12 +444,18 @@ export class Process implements AsyncDisposable {
   }
 
   /**
-   * Kills the child if it still runs, closes stdin and waits until the
-   * child has exited and its pipes are released. For `await using`.
+   * Kills the child if it still runs, closes stdin, waits until the child
+   * has exited, then stops reading its stdout and stderr (what is left
+   * unread is dropped) and waits until the pipes are released. For
+   * `await using`. It does not wait for a grandchild that keeps the
+   * pipes open (a daemon started with `&`), as asyncio's
+   * `transport.close()` does not.
    */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#returncode === null) this.kill();
     this.stdin?.abort();
+    await this.#child.status;
+    await Promise.all(this.#sources.map((source) => source.cancel()));
     await this.#finished;
     await this.#stdinSink?.closed();
   }

@@ -15,6 +15,7 @@ import {
   writeTextFile,
 } from "../mod.ts";
 import { VirtualClock } from "../src/testing.ts";
+import { mkfifo, peerLeft } from "./_adapters.ts";
 import { withTempDir } from "./_tmp.ts";
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -243,5 +244,123 @@ Deno.test("file reads hold a VirtualClock: a deadline does not expire while the 
       const text = await timeout(50, () => readTextFile(path));
       assert.equal(text.length, 21 * 200_000);
     }, { clock: new VirtualClock() });
+  });
+});
+
+Deno.test("openReader(), openWriter(), readFile(), writeFile() cancelled while a FIFO has no peer: CancelledError promptly, nothing left open", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/fifo`;
+    await mkfifo(path);
+    // Deno.open takes no signal: the module opens the FIFO's other end
+    // for an instant to let it through. Either way, the cancel waits for
+    // the operation to settle, a single trip through Deno's event loop.
+    const opens: [string, () => Promise<unknown>, "reader" | "writer"][] = [
+      ["openReader", () => openReader(path), "reader"],
+      ["openWriter", () => openWriter(path), "writer"],
+      ["openFile", () => openFile(path, { write: false }), "reader"],
+      ["readFile", () => readFile(path), "reader"],
+      ["writeFile", () => writeFile(path, new Uint8Array([1])), "writer"],
+    ];
+    for (const [name, open, side] of opens) {
+      await run(async () => {
+        const task = createTask<unknown>(open);
+        // Real time: a virtual clock would not move while the open (file
+        // I/O, as far as the loop knows) is in flight.
+        await sleep(10);
+        assert.ok(!task.done(), `${name} waits for a peer`);
+        task.cancel();
+        const start = performance.now();
+        await timeout(1_000, () => assert.rejects(task, CancelledError));
+        const ms = performance.now() - start;
+        assert.ok(ms < 250, `${name} took ${ms} ms to be cancelled`);
+      });
+      // No blocked open is left behind to pair with the next peer and take
+      // or cut its data, and its late handle was closed (the sanitizers).
+      assert.equal(await peerLeft(path, side), false, `${name} left a ${side}`);
+    }
+  });
+});
+
+Deno.test({
+  name:
+    "openReader() cancelled on a FIFO it may not write: CancelledError at once; the open waits for a peer, then its file is closed",
+  // Read access only: the module cannot open the FIFO's other end itself.
+  permissions: { read: ["tests/.tmp"], write: false, run: ["sh"] },
+  fn: async () => {
+    const sh = async (script: string, ...args: string[]) => {
+      const out = await new Deno.Command("sh", {
+        args: ["-c", script, "sh", ...args],
+      }).output();
+      assert.ok(out.success, script);
+      return decode(out.stdout).trim();
+    };
+    const dir = await sh(
+      'mkdir -p "$1" && d=$(mktemp -d "$1/fifoXXXXXX") && mkfifo "$d/fifo" && echo "$d"',
+      "tests/.tmp",
+    );
+    const path = `${dir}/fifo`;
+    try {
+      await run(async () => {
+        const task = createTask(() => openReader(path));
+        await sleep(10);
+        task.cancel();
+        await sleep(0);
+        await sleep(0);
+        assert.ok(task.done(), "cancelled at once");
+        await assert.rejects(task, CancelledError);
+      });
+      // The open is still blocked in Deno (it takes the next writer's
+      // bytes): a peer releases it, and the file it opens is closed.
+      assert.equal(await peerLeft(path, "reader"), true);
+      assert.equal(await peerLeft(path, "reader"), false);
+    } finally {
+      await sh('rm -rf "$1"', dir);
+    }
+  },
+});
+
+Deno.test("FileReader and openWriter() on a FIFO: a read or drain blocked on a silent peer is cancelled at once", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/fifo`;
+    await mkfifo(path);
+    // The test's own end of the FIFO, for reading and writing: the module's
+    // opens go through at once, and the peer never says a word.
+    const peer = await Deno.open(path, { read: true, write: true });
+    try {
+      await run(async () => {
+        const reader = await openReader(path);
+        const reading = createTask(() => reader.readLine());
+        await sleep(10);
+        reading.cancel();
+        await sleep(0);
+        assert.ok(reading.done(), "a blocked read is cancelled at once");
+        await assert.rejects(reading, CancelledError);
+        reader.close(); // interrupts the read in flight
+        await reader.waitClosed();
+
+        const writer = await openWriter(path);
+        writer.write(new Uint8Array(1 << 20)); // more than the pipe holds
+        const draining = createTask(() => writer.drain());
+        await sleep(10);
+        draining.cancel();
+        await sleep(0);
+        assert.ok(draining.done(), "a blocked drain is cancelled at once");
+        await assert.rejects(draining, CancelledError);
+        writer.abort();
+        // Deno cannot interrupt the write in flight: it ends once the
+        // reader reads or goes away.
+        const closed = createTask(() => writer.waitClosed());
+        await sleep(10);
+        assert.ok(!closed.done());
+        peer.close();
+        await timeout(1_000, () => closed);
+      });
+    } finally {
+      try {
+        peer.close();
+      } catch {
+        // Closed by the test already.
+      }
+    }
   });
 });

@@ -96,13 +96,13 @@ Deno.test("held() with settleOnCancel disposes of a result that lands after the 
   });
 });
 
-Deno.test("held() without settleOnCancel throws at once, and disposes of a late result", async () => {
+Deno.test("held() without settleOnCancel throws at once, aborts the signal, and disposes of a late result", async () => {
   await run(async () => {
     const { op, disposed, task } = heldTask(false);
     await waitAllTasksBlocked();
     task.cancel();
     await assert.rejects(task, CancelledError);
-    assert.equal(op.seen.signal?.aborted, false);
+    assert.equal(op.seen.signal?.aborted, true);
     op.resolve("conn #7");
     await sleep(0);
     assert.deepEqual(disposed, ["conn #7"]);
@@ -134,4 +134,85 @@ Deno.test("held() holds a virtual clock while the operation runs", async () => {
     assert.equal(await timeout(1_000, () => held(loop, op.start, {})), "done");
     assert.equal(loop.time(), 0);
   }, { clock: new VirtualClock() });
+});
+
+Deno.test("held() with a release that unblocks the operation waits for it, then cleans up", async () => {
+  await run(async () => {
+    const loop = getRunningLoop();
+    const op = operation<string>();
+    const events: string[] = [];
+    const task = createTask(() =>
+      held(loop, op.start, {
+        dispose: (value) => events.push(`dispose ${value}`),
+        release: () => {
+          events.push("release");
+          // As a FIFO's other end opened for an instant: the operation
+          // finishes, with a handle nobody wants.
+          setTimeout(() => op.resolve("fifo #1"), 5);
+          return () => events.push("cleanup");
+        },
+      })
+    );
+    await waitAllTasksBlocked();
+    task.cancel("stop");
+    await sleep(0);
+    assert.deepEqual(events, ["release"]);
+    assert.ok(!task.done(), "the task waits for the released operation");
+    await assert.rejects(task, /stop/);
+    assert.deepEqual(events, ["release", "cleanup", "dispose fifo #1"]);
+  });
+});
+
+Deno.test("held() with a release that cannot unblock the operation throws at once and frees the clock", async () => {
+  await run(async () => {
+    const loop = getRunningLoop();
+    const op = operation<string>();
+    const disposed: string[] = [];
+    let released = 0;
+    const task = createTask(() =>
+      held(loop, op.start, {
+        dispose: (value) => disposed.push(value),
+        release: () => {
+          released++;
+          return undefined; // no permission, say: Deno keeps it blocked
+        },
+      })
+    );
+    await waitAllTasksBlocked();
+    task.cancel();
+    await assert.rejects(task, CancelledError);
+    assert.equal(released, 1);
+    // Nobody waits for the blocked operation now: virtual time moves on.
+    await sleep(60_000);
+    assert.equal(loop.time(), 60_000);
+    op.resolve("fifo #2"); // a peer came at last
+    await sleep(0);
+    assert.deepEqual(disposed, ["fifo #2"]);
+  }, { clock: new VirtualClock() });
+});
+
+Deno.test("held() calls no release for an operation that already settled", async () => {
+  await run(async () => {
+    const loop = getRunningLoop();
+    const op = operation<string>();
+    let released = 0;
+    const disposed: string[] = [];
+    const task = createTask(() =>
+      held(loop, op.start, {
+        dispose: (value) => disposed.push(value),
+        release: () => {
+          released++;
+          return undefined;
+        },
+      })
+    );
+    await waitAllTasksBlocked();
+    op.resolve("file #4");
+    await new Promise<void>((resolve) => queueMicrotask(resolve));
+    await null;
+    task.cancel();
+    await assert.rejects(task, CancelledError);
+    assert.equal(released, 0);
+    assert.deepEqual(disposed, ["file #4"]);
+  });
 });

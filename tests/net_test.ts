@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { openFds, silentServer } from "./_adapters.ts";
 import { HOST, text, virtual } from "./_net.ts";
 import {
   CancelledError,
   createTask,
+  getRunningLoop,
   LimitOverrunError,
   openConnection,
   sleep,
@@ -412,5 +414,173 @@ Deno.test({
       first.close();
       await first.waitClosed();
     });
+  },
+});
+
+/**
+ * A listener whose accept queue is full: Deno listens with a backlog of
+ * 511 and nobody accepts, so the next connect waits in the kernel,
+ * re-sending its SYN, until a slot frees. Disposing of it closes
+ * everything, the stuck probe included.
+ */
+async function fullBacklog(): Promise<
+  { port: number; [Symbol.asyncDispose](): Promise<void> }
+> {
+  const listener = listen();
+  const conns: Deno.Conn[] = [];
+  const probe = new AbortController();
+  let stuck: Promise<unknown> | undefined;
+  const dispose = async () => {
+    probe.abort();
+    await stuck;
+    for (const conn of conns) conn.close();
+    listener.close();
+  };
+  for (let i = 0; i < 2_000 && stuck === undefined; i++) {
+    const connecting = Deno.connect({
+      hostname: HOST,
+      port: listener.addr.port,
+      signal: probe.signal,
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const conn = await Promise.race([
+      connecting,
+      new Promise<null>((resolve) => timer = setTimeout(resolve, 50, null)),
+    ]).finally(() => clearTimeout(timer));
+    if (conn === null) stuck = connecting.then((c) => c.close(), () => {});
+    else conns.push(conn);
+  }
+  if (stuck === undefined) {
+    await dispose();
+    throw new Error("Cannot fill the backlog: every connect went through");
+  }
+  return { port: listener.addr.port, [Symbol.asyncDispose]: dispose };
+}
+
+Deno.test("openConnection() cancelled while a TCP connect waits on a full backlog aborts the connect", async () => {
+  await using backlog = await fullBacklog();
+  await virtual(async () => {
+    const task = createTask(() =>
+      openConnection({ hostname: HOST, port: backlog.port })
+    );
+    await sleep(0);
+    await sleep(0);
+    assert.ok(!task.done());
+    task.cancel();
+    await timeout(1_000, () => assert.rejects(task, CancelledError));
+    // The connect was aborted: no operation outlives the test (the op
+    // sanitizer), and the loop waited for Deno, not for a timer.
+    assert.equal(getRunningLoop().time(), 0);
+  });
+});
+
+Deno.test("openConnection({ tls: true }) gives up on a silent server after tlsHandshakeTimeout", async () => {
+  await using silent = silentServer();
+  await virtual(async () => {
+    const loop = getRunningLoop();
+    await assert.rejects(
+      openConnection({
+        hostname: HOST,
+        port: silent.port,
+        tls: true,
+        tlsHandshakeTimeout: 5_000,
+      }),
+      (error) => {
+        assert.ok(error instanceof TimeoutError);
+        assert.equal(
+          error.message,
+          "Cannot open connection: TLS handshake timed out after 5000 ms",
+        );
+        return true;
+      },
+    );
+    assert.equal(loop.time(), 5_000);
+    // asyncio's default: 60 s.
+    await assert.rejects(
+      openConnection({ hostname: HOST, port: silent.port, tls: true }),
+      TimeoutError,
+    );
+    assert.equal(loop.time(), 65_000);
+    assert.equal(silent.accepted, 2);
+  });
+});
+
+Deno.test("openConnection({ tls: true }) cancelled in its handshake is CancelledError, not TimeoutError", async () => {
+  await using silent = silentServer();
+  await virtual(async () => {
+    const task = createTask(() =>
+      openConnection({
+        hostname: HOST,
+        port: silent.port,
+        tls: true,
+        tlsHandshakeTimeout: 1_000,
+      })
+    );
+    await sleep(500);
+    assert.ok(!task.done());
+    task.cancel();
+    await assert.rejects(task, CancelledError);
+    assert.equal(getRunningLoop().time(), 500);
+  });
+});
+
+Deno.test("openConnection() checks tlsHandshakeTimeout", async () => {
+  await virtual(async () => {
+    for (const bad of [0, -1, NaN, "5"]) {
+      await assert.rejects(
+        openConnection({
+          port: 1,
+          tls: true,
+          tlsHandshakeTimeout: bad as number,
+        }),
+        (error) => {
+          assert.ok(error instanceof RangeError);
+          assert.match(
+            error.message,
+            /^Cannot open connection: tlsHandshakeTimeout must be a number of milliseconds > 0, got /,
+          );
+          return true;
+        },
+      );
+    }
+    await assert.rejects(
+      openConnection({
+        port: 1,
+        tlsHandshakeTimeout: 10,
+      } as unknown as Deno.ConnectOptions),
+      /Cannot open connection: tlsHandshakeTimeout is only meaningful with tls: true/,
+    );
+  });
+});
+
+Deno.test({
+  name:
+    "openConnection({ tls: true }) cancelled in its handshake: Deno keeps the socket until the server lets go",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using silent = silentServer();
+    const base = await openFds();
+    await virtual(async () => {
+      for (let i = 0; i < 20; i++) {
+        const task = createTask(() =>
+          openConnection({ hostname: HOST, port: silent.port, tls: true })
+        );
+        await sleep(1_000); // the ClientHello went out; no answer comes
+        task.cancel();
+        await assert.rejects(task, CancelledError);
+      }
+    });
+    // What is really open: the server's 20 sockets, and the client's 20,
+    // which Deno 2.9 keeps while their handshake is under way although
+    // each TlsConn is closed (the README says so).
+    assert.equal(silent.accepted, 20);
+    const during = await openFds() - base;
+    assert.ok(during >= 40, `${during} descriptors more than before`);
+    // Once the server closes its end, every handshake ends and Deno
+    // closes the client's sockets: nothing of ours stays open.
+    silent.letGo();
+    let left = during;
+    for (let i = 0; i < 50 && left > 0; i++) left = await openFds() - base;
+    assert.equal(left, 0);
   },
 });

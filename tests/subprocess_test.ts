@@ -264,3 +264,47 @@ Deno.test("createSubprocessExec() and createSubprocessShell() reject bad input c
     await proc.wait();
   });
 });
+
+Deno.test("Process: a read of stdout blocked on a silent child is cancelled at once and loses nothing", async () => {
+  await run(async () => {
+    await using proc = await createSubprocessShell(
+      'read line; echo "got $line"',
+      { stdin: PIPE, stdout: PIPE },
+    );
+    const reading = createTask(() => proc.stdout!.readLine());
+    await sleep(10);
+    reading.cancel();
+    await sleep(0);
+    assert.ok(reading.done(), "cancelled at once");
+    await assert.rejects(reading, CancelledError);
+    proc.stdin!.write("ping\n");
+    assert.equal(decode(await proc.stdout!.readLine()), "got ping\n");
+    assert.equal(await proc.wait(), 0);
+  });
+});
+
+Deno.test("Process with await using does not wait for a grandchild that holds its pipes", async () => {
+  let grandchild = "";
+  const kill = () =>
+    new Deno.Command("sh", { args: ["-c", `kill ${grandchild}`] }).output();
+  try {
+    await run(async () => {
+      const disposing = createTask(async () => {
+        // The shell exits at once; its background `sleep` keeps stdout
+        // and stderr open, as a daemon started with `&` does.
+        await using proc = await createSubprocessShell(
+          "sleep 30 & echo $!",
+          { stdout: PIPE, stderr: PIPE },
+        );
+        grandchild = decode(await proc.stdout!.readLine())!.trim();
+      });
+      for (let i = 0; i < 100 && !disposing.done(); i++) await sleep(10);
+      const disposed = disposing.done();
+      if (!disposed) await kill(); // lets it end, to fail fast
+      await disposing;
+      assert.ok(disposed, "disposed while the grandchild runs");
+    });
+  } finally {
+    if (grandchild !== "") await kill();
+  }
+});
