@@ -1,7 +1,7 @@
 /**
  * What the adapters' tests share: FIFOs (named pipes), made and probed
  * with `sh`, which the test task may run; a TCP server that never says a
- * word; the count of descriptors this process has open.
+ * word. Descriptors are counted by `_descriptors.ts`.
  */
 import assert from "node:assert/strict";
 
@@ -80,18 +80,4 @@ export function silentServer(): SilentServer {
       await accepting;
     },
   };
-}
-
-/**
- * How many descriptors this process has open, counted by a shell, since
- * Deno grants `/proc/self` only to `--allow-all` (Linux only). The
- * shell's pipes add the same few each time.
- *
- * @returns The count.
- */
-export async function openFds(): Promise<number> {
-  const { stdout } = await new Deno.Command("sh", {
-    args: ["-c", `ls /proc/${Deno.pid}/fd | wc -l`],
-  }).output();
-  return Number(decoder.decode(stdout).trim());
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { openFds, silentServer } from "./_adapters.ts";
+import { silentServer } from "./_adapters.ts";
+import { openDescriptors } from "./_descriptors.ts";
 import { HOST, text, virtual } from "./_net.ts";
 import {
   CancelledError,
@@ -559,7 +560,7 @@ Deno.test({
   ignore: Deno.build.os !== "linux",
   async fn() {
     await using silent = silentServer();
-    const base = await openFds();
+    const base = await openDescriptors();
     await virtual(async () => {
       for (let i = 0; i < 20; i++) {
         const task = createTask(() =>
@@ -574,13 +575,15 @@ Deno.test({
     // which Deno 2.9 keeps while their handshake is under way although
     // each TlsConn is closed (the README says so).
     assert.equal(silent.accepted, 20);
-    const during = await openFds() - base;
+    const during = await openDescriptors() - base;
     assert.ok(during >= 40, `${during} descriptors more than before`);
     // Once the server closes its end, every handshake ends and Deno
     // closes the client's sockets: nothing of ours stays open.
     silent.letGo();
     let left = during;
-    for (let i = 0; i < 50 && left > 0; i++) left = await openFds() - base;
+    for (let i = 0; i < 50 && left > 0; i++) {
+      left = await openDescriptors() - base;
+    }
     assert.equal(left, 0);
   },
 });

@@ -22,7 +22,8 @@ import {
   timeout,
   TimeoutError,
 } from "../../mod.ts";
-import { mkfifo, openFds, peerLeft, silentServer } from "../_adapters.ts";
+import { mkfifo, peerLeft, silentServer } from "../_adapters.ts";
+import { openDescriptors } from "../_descriptors.ts";
 import { withTempDir } from "../_tmp.ts";
 import { forEachSeed, scale } from "./_budget.ts";
 
@@ -81,7 +82,7 @@ Deno.test({
   ignore: Deno.build.os !== "linux",
   async fn() {
     await using silent = silentServer();
-    const base = await openFds();
+    const base = await openDescriptors();
     await forEachSeed(scale(10, 100), async (random) => {
       const cancelAt = random.int(6);
       const tls = random.chance(0.7);
@@ -115,8 +116,10 @@ Deno.test({
     // Deno keeps a TLS socket given up in its handshake until the server
     // lets go; then nothing may be left.
     silent.letGo();
-    let left = await openFds() - base;
-    for (let i = 0; i < 50 && left > 0; i++) left = await openFds() - base;
+    let left = await openDescriptors() - base;
+    for (let i = 0; i < 50 && left > 0; i++) {
+      left = await openDescriptors() - base;
+    }
     assert.equal(left, 0);
   },
 });
