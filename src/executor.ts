@@ -14,6 +14,7 @@
  * @module
  */
 import { Deque } from "./_deque.ts";
+import { describe } from "./_describe.ts";
 import { workerSource } from "./_executor_worker.ts";
 import { InvalidStateError } from "./errors.ts";
 import { type AbstractEventLoop, getRunningLoop } from "./events.ts";
@@ -590,7 +591,7 @@ export function runInExecutor<T = unknown>(
   if (executor !== undefined && !(executor instanceof WorkerExecutor)) {
     throw new TypeError(
       `Cannot run in executor: expected a WorkerExecutor or undefined, got ${
-        executor === null ? "null" : typeof executor
+        describe(executor)
       }`,
     );
   }

@@ -33,6 +33,7 @@
  *
  * @module
  */
+import { describe } from "./_describe.ts";
 import { held } from "./_held.ts";
 import { _findRunningLoop, getRunningLoop } from "./events.ts";
 import {
@@ -215,13 +216,6 @@ export class FileReader extends StreamReader implements AsyncDisposable {
     this.close();
     await this.waitClosed();
   }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  const type = typeof value;
-  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
 function checkPath(action: string, path: unknown): string | URL {

@@ -6,6 +6,7 @@
  * @module
  */
 import { checkStreamOptions, discard, streamsOver } from "./_conn.ts";
+import { describe } from "./_describe.ts";
 import { held } from "./_held.ts";
 import { CancelledError, TimeoutError } from "./errors.ts";
 import { type AbstractEventLoop, getRunningLoop } from "./events.ts";
@@ -111,7 +112,7 @@ export async function openConnection(
   if (options === null || typeof options !== "object") {
     throw new TypeError(
       `Cannot open connection: expected an options object, got ${
-        options === null ? "null" : typeof options
+        describe(options)
       }`,
     );
   }

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { describe, repr } from "./_describe.ts";
 import { CancelledError } from "./errors.ts";
 import { getRunningLoop } from "./events.ts";
 import type { Future } from "./futures.ts";
@@ -72,14 +73,6 @@ export interface SubprocessOptions extends StreamOptions {
 
 const STDIO_VALUES: readonly string[] = [PIPE, DEVNULL, "inherit"];
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return JSON.stringify(value);
-  const type = typeof value;
-  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
-}
-
 function checkStdio(
   name: "stdin" | "stdout" | "stderr",
   value: unknown,
@@ -97,7 +90,7 @@ function checkStdio(
   }
   throw new TypeError(
     `Cannot spawn: expected ${name} to be PIPE, DEVNULL or "inherit", got ${
-      describe(value)
+      typeof value === "string" ? repr(value) : describe(value)
     }`,
   );
 }
@@ -415,7 +408,7 @@ export class Process implements AsyncDisposable {
     if (typeof signal !== "string" || !/^SIG[A-Z0-9]+$/.test(signal)) {
       throw new TypeError(
         `Cannot send signal: expected a signal name such as "SIGTERM", got ${
-          describe(signal)
+          typeof signal === "string" ? repr(signal) : describe(signal)
         }`,
       );
     }

@@ -182,7 +182,7 @@ Deno.test("toThread() and runInExecutor() use the loop's default executor", asyn
     assert.throws(
       // deno-lint-ignore no-explicit-any
       () => runInExecutor({} as any, JOBS, "add"),
-      /Cannot run in executor: expected a WorkerExecutor or undefined, got object/,
+      /Cannot run in executor: expected a WorkerExecutor or undefined, got an object/,
     );
   });
   assert.throws(() => toThread(JOBS, "add", 1, 2), InvalidStateError);
