@@ -76,7 +76,7 @@ export async function stream(
   );
   try {
     return await timeout(job.deadline ?? null, async () => {
-      for await (const line of proc.stdout!) {
+      for await (const line of proc.stdout) {
         print(`[${job.name}] ${new TextDecoder().decode(line).trimEnd()}`);
       }
       return await proc.wait();

@@ -44,6 +44,30 @@ export const DEVNULL = "null";
  */
 export type StdioOption = typeof PIPE | typeof DEVNULL | "inherit";
 
+/**
+ * `T` where `options[name]` is `PIPE`, `null` where it cannot be, and
+ * `T | null` where the type does not say: `communicate()` of a process
+ * created with `{ stdout: PIPE }` gives `Uint8Array`, not `Uint8Array |
+ * null`, so no `!` is needed.
+ */
+export type PipedAs<
+  O,
+  K extends "stdin" | "stdout" | "stderr",
+  T,
+> = O extends { readonly [P in K]: typeof PIPE } ? T
+  : K extends keyof O ? typeof PIPE extends O[K] ? T | null : null
+  : null;
+
+/** What `communicate()` reads from a stream: bytes where it is piped. */
+export type BytesOf<R> = R extends StreamReader ? Uint8Array : null;
+
+/** The `Process` that options `O` make: its streams typed as they are piped. */
+export type ProcessOf<O> = Process<
+  PipedAs<O, "stdin", StreamWriter>,
+  PipedAs<O, "stdout", StreamReader>,
+  PipedAs<O, "stderr", StreamReader>
+>;
+
 /** A signal name such as `"SIGTERM"`, as `Deno.ChildProcess.kill` takes. */
 export type ProcessSignal = Deno.Signal;
 
@@ -230,14 +254,18 @@ function isBrokenPipe(error: unknown): boolean {
  *   await using proc = await createSubprocessExec("deno", ["--version"], {
  *     stdout: PIPE,
  *   });
- *   for await (const line of proc.stdout!) {
+ *   for await (const line of proc.stdout) {
  *     console.log("deno says:", new TextDecoder().decode(line).trimEnd());
  *   }
  *   console.log("exit status", await proc.wait());
  * });
  * ```
  */
-export class Process implements AsyncDisposable {
+export class Process<
+  In extends StreamWriter | null = StreamWriter | null,
+  Out extends StreamReader | null = StreamReader | null,
+  Err extends StreamReader | null = StreamReader | null,
+> implements AsyncDisposable {
   #child: Deno.ChildProcess;
   #returncode: number | null = null;
   #stdinSink: PipeSink | undefined;
@@ -247,11 +275,11 @@ export class Process implements AsyncDisposable {
   #waiters = new Set<Future<void>>();
   #description: string;
   /** The child's stdin, if it was created with `PIPE`. */
-  readonly stdin: StreamWriter | null = null;
+  readonly stdin: In;
   /** The child's stdout, if it was created with `PIPE`. */
-  readonly stdout: StreamReader | null = null;
+  readonly stdout: Out;
   /** The child's stderr, if it was created with `PIPE`. */
-  readonly stderr: StreamReader | null = null;
+  readonly stderr: Err;
 
   /**
    * Wraps a spawned child; use `createSubprocessExec` or
@@ -270,24 +298,28 @@ export class Process implements AsyncDisposable {
   ) {
     this.#child = child;
     this.#description = description;
+    let stdin: StreamWriter | null = null;
     if (stdio.stdin === PIPE) {
       this.#stdinSink = new PipeSink(child.stdin);
-      this.stdin = new StreamWriter(this.#stdinSink, {
+      stdin = new StreamWriter(this.#stdinSink, {
         highWaterMark: options.highWaterMark,
         lowWaterMark: options.lowWaterMark,
         extraInfo: { pid: child.pid },
       });
     }
-    if (stdio.stdout === PIPE) {
-      const source = new PipeSource(child.stdout);
+    const reader = (
+      piped: boolean,
+      stream: () => ReadableStream<Uint8Array>,
+    ) => {
+      if (!piped) return null;
+      const source = new PipeSource(stream());
       this.#sources.push(source);
-      this.stdout = new StreamReader({ limit: options.limit, source });
-    }
-    if (stdio.stderr === PIPE) {
-      const source = new PipeSource(child.stderr);
-      this.#sources.push(source);
-      this.stderr = new StreamReader({ limit: options.limit, source });
-    }
+      return new StreamReader({ limit: options.limit, source });
+    };
+    // The types follow the options the caller passed (see `PipedAs`).
+    this.stdin = stdin as In;
+    this.stdout = reader(stdio.stdout === PIPE, () => child.stdout) as Out;
+    this.stderr = reader(stdio.stderr === PIPE, () => child.stderr) as Err;
     this.#finished = child.status.then(async (status) => {
       this.#returncode = status.signal !== null && status.code > 128
         ? -(status.code - 128)
@@ -352,7 +384,7 @@ export class Process implements AsyncDisposable {
    */
   async communicate(
     input?: string | Uint8Array,
-  ): Promise<[Uint8Array | null, Uint8Array | null]> {
+  ): Promise<[BytesOf<Out>, BytesOf<Err>]> {
     if (input !== undefined && input !== null) {
       if (typeof input !== "string" && !(input instanceof Uint8Array)) {
         throw new TypeError(
@@ -367,7 +399,7 @@ export class Process implements AsyncDisposable {
         );
       }
     }
-    const stdin = this.stdin;
+    const stdin = this.stdin as StreamWriter | null;
     const feed = async (): Promise<null> => {
       if (stdin === null) return null;
       try {
@@ -388,13 +420,18 @@ export class Process implements AsyncDisposable {
       reader === null ? null : await reader.read();
     let out: [null, Uint8Array | null, Uint8Array | null];
     try {
-      out = await gather(feed, readAll(this.stdout), readAll(this.stderr));
+      out = await gather(
+        feed,
+        readAll(this.stdout as StreamReader | null),
+        readAll(this.stderr as StreamReader | null),
+      );
     } catch (error) {
       if (error instanceof CancelledError) stdin?.abort();
       throw error;
     }
     await this.wait();
-    return [out[1], out[2]];
+    // null exactly where the stream is not piped, as `PipedAs` says.
+    return [out[1] as BytesOf<Out>, out[2] as BytesOf<Err>];
   }
 
   /**
@@ -463,13 +500,13 @@ export class Process implements AsyncDisposable {
   }
 }
 
-function spawn(
+function spawn<O extends SubprocessOptions>(
   action: string,
   cmd: string,
   args: string[],
-  options: SubprocessOptions | undefined,
+  options: O | undefined,
   description: string,
-): Process {
+): ProcessOf<O> {
   if (
     options !== undefined && (options === null || typeof options !== "object")
   ) {
@@ -503,7 +540,7 @@ function spawn(
     gid: options?.gid,
     ...stdio,
   }).spawn();
-  return new Process(child, stdio, streams, description);
+  return new Process(child, stdio, streams, description) as ProcessOf<O>;
 }
 
 /**
@@ -536,16 +573,18 @@ function spawn(
  *     { stdin: PIPE, stdout: PIPE },
  *   );
  *   const [out] = await proc.communicate("echo me");
- *   console.log(new TextDecoder().decode(out!), proc.returncode);
+ *   console.log(new TextDecoder().decode(out), proc.returncode);
  * });
  * ```
  */
-export async function createSubprocessExec(
+export async function createSubprocessExec<
+  O extends SubprocessOptions = Record<never, never>,
+>(
   cmd: string | URL,
-  args: readonly string[] = [],
-  options?: SubprocessOptions,
-): Promise<Process> {
-  if (cmd instanceof URL) cmd = decodeURIComponent(cmd.pathname);
+  args: readonly (string | URL)[] = [],
+  options?: O,
+): Promise<ProcessOf<O>> {
+  if (cmd instanceof URL) cmd = filePath(cmd, "the command");
   if (typeof cmd !== "string" || cmd === "") {
     throw new TypeError(
       `Cannot spawn: expected a command name, got ${
@@ -553,24 +592,38 @@ export async function createSubprocessExec(
       }`,
     );
   }
-  if (!Array.isArray(args) || args.some((arg) => typeof arg !== "string")) {
+  const isArg = (arg: unknown) => typeof arg === "string" || arg instanceof URL;
+  if (!Array.isArray(args) || !args.every(isArg)) {
     throw new TypeError(
-      `Cannot spawn: expected the arguments as an array of strings, got ${
+      `Cannot spawn: expected the arguments as an array of strings or file URLs, got ${
         Array.isArray(args)
-          ? `an array with ${describe(args.find((a) => typeof a !== "string"))}`
+          ? `an array with ${describe(args.find((a) => !isArg(a)))}`
           : describe(args)
       }`,
     );
   }
+  // Path-like arguments, as asyncio takes them (os.fspath).
+  const strings = args.map((arg) =>
+    arg instanceof URL ? filePath(arg, "an argument") : arg
+  );
   return spawn(
     "spawn",
     cmd,
-    [...args],
+    strings,
     options,
-    [cmd, ...args].map((a) => /[\s"']/.test(a) ? JSON.stringify(a) : a).join(
-      " ",
-    ),
+    [cmd, ...strings].map((a) => /[\s"']/.test(a) ? JSON.stringify(a) : a)
+      .join(" "),
   );
+}
+
+/** The path of a `file:` URL; any other URL is no path. */
+function filePath(url: URL, what: string): string {
+  if (url.protocol !== "file:") {
+    throw new TypeError(
+      `Cannot spawn: expected ${what} as a string or a file: URL, got ${url.href}`,
+    );
+  }
+  return decodeURIComponent(url.pathname);
 }
 
 /**
@@ -598,14 +651,16 @@ export async function createSubprocessExec(
  *     stdout: PIPE,
  *   });
  *   const [out] = await proc.communicate();
- *   console.log(new TextDecoder().decode(out!), proc.returncode);
+ *   console.log(new TextDecoder().decode(out), proc.returncode);
  * });
  * ```
  */
-export async function createSubprocessShell(
+export async function createSubprocessShell<
+  O extends SubprocessOptions = Record<never, never>,
+>(
   command: string,
-  options?: SubprocessOptions,
-): Promise<Process> {
+  options?: O,
+): Promise<ProcessOf<O>> {
   if (typeof command !== "string" || command.trim() === "") {
     throw new TypeError(
       `Cannot spawn: expected a shell command line, got ${

@@ -10,6 +10,8 @@ import {
   type Process,
   run,
   sleep,
+  StreamReader,
+  type SubprocessOptions,
 } from "../mod.ts";
 
 const decode = (bytes: Uint8Array | null) =>
@@ -232,7 +234,7 @@ Deno.test("createSubprocessExec() and createSubprocessShell() reject bad input c
     await assert.rejects(
       // deno-lint-ignore no-explicit-any
       createSubprocessExec("sh", ["-c", 1 as any]),
-      /Cannot spawn: expected the arguments as an array of strings, got an array with a number/,
+      /Cannot spawn: expected the arguments as an array of strings or file URLs, got an array with a number/,
     );
     await assert.rejects(
       // deno-lint-ignore no-explicit-any
@@ -307,4 +309,47 @@ Deno.test("Process with await using does not wait for a grandchild that holds it
   } finally {
     if (grandchild !== "") await kill();
   }
+});
+
+Deno.test("communicate() is typed by the options: a piped stream's bytes need no `!`", async () => {
+  await run(async () => {
+    const proc = await createSubprocessExec("sh", ["-c", "printf out"], {
+      stdout: PIPE,
+    });
+    const [out, err] = await proc.communicate();
+    const bytes: Uint8Array = out; // compiles: stdout is PIPE
+    // @ts-expect-error: stderr is not piped, so it is null
+    const never: Uint8Array = err;
+    assert.equal(new TextDecoder().decode(bytes), "out");
+    assert.equal(never, null);
+    const reader: StreamReader = proc.stdout; // no `!` either
+    assert.ok(reader instanceof StreamReader);
+    // Options whose type does not say: both are possible.
+    const options: SubprocessOptions = { stdout: PIPE };
+    const loose = await createSubprocessExec("sh", ["-c", "true"], options);
+    const [maybe] = await loose.communicate();
+    // @ts-expect-error: Uint8Array | null
+    const strict: Uint8Array = maybe;
+    assert.ok(strict instanceof Uint8Array);
+  });
+});
+
+Deno.test("createSubprocessExec() takes file URLs among the arguments, as asyncio takes paths", async () => {
+  await run(async () => {
+    const proc = await createSubprocessExec(
+      "sh",
+      ["-c", 'printf %s "$1"', "sh", new URL("file:///tmp/a%20b")],
+      { stdout: PIPE },
+    );
+    const [out] = await proc.communicate();
+    assert.equal(new TextDecoder().decode(out), "/tmp/a b");
+    assert.match(String(proc), /\/tmp\/a b/);
+    await assert.rejects(
+      createSubprocessExec("sh", [new URL("https://example.com/x")]),
+      (error) =>
+        error instanceof TypeError &&
+        /^Cannot spawn: expected an argument as a string or a file: URL, got https:\/\/example.com\/x/
+          .test(error.message),
+    );
+  });
 });
