@@ -5,44 +5,65 @@
  */
 import { describe } from "./_describe.ts";
 
+/** The signal names `Deno.Signal` accepts. */
+const SIGNAL_NAMES = [
+  "SIGABRT",
+  "SIGALRM",
+  "SIGBREAK",
+  "SIGBUS",
+  "SIGCHLD",
+  "SIGCONT",
+  "SIGEMT",
+  "SIGFPE",
+  "SIGHUP",
+  "SIGILL",
+  "SIGINFO",
+  "SIGINT",
+  "SIGIO",
+  "SIGPOLL",
+  "SIGPROF",
+  "SIGPWR",
+  "SIGQUIT",
+  "SIGSEGV",
+  "SIGSTKFLT",
+  "SIGSTOP",
+  "SIGSYS",
+  "SIGTERM",
+  "SIGTRAP",
+  "SIGTSTP",
+  "SIGTTIN",
+  "SIGTTOU",
+  "SIGURG",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGVTALRM",
+  "SIGWINCH",
+  "SIGXCPU",
+  "SIGXFSZ",
+] as const;
+
 /**
  * A signal name, such as `"SIGINT"` or `"SIGTERM"`: the names
  * `Deno.Signal` accepts, spelled out so the type needs no Deno namespace.
  */
-export type Signal =
-  | "SIGABRT"
-  | "SIGALRM"
-  | "SIGBREAK"
-  | "SIGBUS"
-  | "SIGCHLD"
-  | "SIGCONT"
-  | "SIGEMT"
-  | "SIGFPE"
-  | "SIGHUP"
-  | "SIGILL"
-  | "SIGINFO"
-  | "SIGINT"
-  | "SIGIO"
-  | "SIGPOLL"
-  | "SIGPROF"
-  | "SIGPWR"
-  | "SIGQUIT"
-  | "SIGSEGV"
-  | "SIGSTKFLT"
-  | "SIGSTOP"
-  | "SIGSYS"
-  | "SIGTERM"
-  | "SIGTRAP"
-  | "SIGTSTP"
-  | "SIGTTIN"
-  | "SIGTTOU"
-  | "SIGURG"
-  | "SIGUSR1"
-  | "SIGUSR2"
-  | "SIGVTALRM"
-  | "SIGWINCH"
-  | "SIGXCPU"
-  | "SIGXFSZ";
+export type Signal = typeof SIGNAL_NAMES[number];
+
+const signalNames: ReadonlySet<string> = new Set(SIGNAL_NAMES);
+
+/**
+ * Checks that `signal` is a signal name, as asyncio's `_check_signal`.
+ *
+ * @throws {TypeError} If it is not one.
+ */
+export function checkSignalName(action: string, signal: unknown): void {
+  if (typeof signal !== "string" || !signalNames.has(signal)) {
+    throw new TypeError(
+      `Cannot ${action}: expected signal as a name such as "SIGTERM", got ${
+        typeof signal === "string" ? JSON.stringify(signal) : describe(signal)
+      }`,
+    );
+  }
+}
 
 /**
  * Calls `handler` whenever `signal` arrives, until the returned function is

@@ -18,7 +18,7 @@ import {
 } from "./_describe.ts";
 import { Deque } from "./_deque.ts";
 import { TimerHeap } from "./_heap.ts";
-import { listenForSignal, type Signal } from "./_signals.ts";
+import { checkSignalName, listenForSignal, type Signal } from "./_signals.ts";
 import {
   defaultExecutor,
   shutdownDefaultExecutor,
@@ -28,6 +28,7 @@ import { type Clock, RealClock } from "./clock.ts";
 import { InvalidStateError } from "./errors.ts";
 import {
   _clearEventLoop,
+  _findRunningLoop,
   _runHandle,
   _setExecuting,
   _setLoopFactory,
@@ -58,8 +59,6 @@ export interface EventLoopOptions {
   debug?: boolean;
 }
 
-/** A callback slower than this, in debug mode, is reported. asyncio: 100 ms. */
-const SLOW_CALLBACK_MS = 100;
 // Shared by every handle scheduled without arguments, so a long-lived timer
 // does not keep an empty array alive of its own.
 const NO_ARGS: never[] = [];
@@ -178,6 +177,7 @@ export class EventLoop implements AbstractEventLoop {
   #ioInFlight = 0;
   #onTimerCancel = (): void => this.#timerCancelled();
   #ownLoopOptions: TaskOptions = { loop: this };
+  #slowCallbackDuration = 100;
 
   /**
    * Creates a loop; `newEventLoop()` is the same.
@@ -216,7 +216,7 @@ export class EventLoop implements AbstractEventLoop {
     ...args: A
   ): Handle {
     if (this.#closed) throw closedError("callSoon");
-    checkFunction("call callSoon", "callback", callback);
+    checkCallback("callSoon", callback);
     const handle = new Handle(callback, args.length === 0 ? NO_ARGS : args);
     this.#ready.push(handle);
     if (this.#wakeup !== undefined) this.#wake();
@@ -280,7 +280,7 @@ export class EventLoop implements AbstractEventLoop {
     args: A,
   ): TimerHandle {
     if (this.#closed) throw closedError(method);
-    checkFunction(`call ${method}`, "callback", callback);
+    checkCallback(method, callback);
     const timer = new TimerHandle(
       when,
       callback,
@@ -331,6 +331,8 @@ export class EventLoop implements AbstractEventLoop {
         } to return a Task, got ${describe(task)}`,
       );
     }
+    // A factory may not pass the name on; asyncio 3.13 sets it after.
+    if (options?.name !== undefined) task.setName(options.name);
     return task;
   }
 
@@ -369,6 +371,17 @@ export class EventLoop implements AbstractEventLoop {
         new InvalidStateError("Cannot run loop: it is already running"),
       );
     }
+    const other = _findRunningLoop();
+    if (other !== undefined && other !== this) {
+      // As asyncio: one running loop at a time, so that the running loop
+      // (of sleep(), createTask(), new Future()) is never ambiguous.
+      return Promise.reject(
+        new InvalidStateError(
+          "Cannot run loop: another event loop is running; await its work " +
+            "there, or run this loop once the other has stopped",
+        ),
+      );
+    }
     this.#running = true;
     _setRunning(this, true);
     const unsubscribe = this.#clock.subscribe?.(() => {
@@ -398,6 +411,13 @@ export class EventLoop implements AbstractEventLoop {
     if (this.#closed) throw closedError("runUntilComplete");
     if (this.#running) {
       throw new InvalidStateError("Cannot run loop: it is already running");
+    }
+    const other = _findRunningLoop();
+    if (other !== undefined && other !== this) {
+      throw new InvalidStateError(
+        "Cannot run loop: another event loop is running; await its work " +
+          "there, or run this loop once the other has stopped",
+      );
     }
     const future = ensureFuture(awaitable, { loop: this });
     const stop = (): void => this.stop();
@@ -483,6 +503,7 @@ export class EventLoop implements AbstractEventLoop {
     name: string,
     ...args: unknown[]
   ): Future<T> {
+    if (this.#closed) throw closedError("runInExecutor");
     return (executor ?? defaultExecutor(this)).submit<T>(
       module,
       name,
@@ -521,7 +542,7 @@ export class EventLoop implements AbstractEventLoop {
     ...args: A
   ): void {
     if (this.#closed) throw closedError("addSignalHandler");
-    checkFunction("call addSignalHandler", "callback", callback);
+    checkCallback("addSignalHandler", callback);
     const stop = listenForSignal(signal, () => {
       if (!this.#closed) this.callSoon(callback, ...args);
     });
@@ -536,6 +557,7 @@ export class EventLoop implements AbstractEventLoop {
    * @returns Whether a handler was removed.
    */
   removeSignalHandler(signal: Signal): boolean {
+    checkSignalName("remove signal handler", signal);
     const stop = this.#signalHandlers.get(signal);
     if (stop === undefined) return false;
     this.#signalHandlers.delete(signal);
@@ -579,17 +601,36 @@ export class EventLoop implements AbstractEventLoop {
     checkContext("callExceptionHandler", context);
     const handler = this.#exceptionHandler;
     if (handler === undefined) {
-      this.defaultExceptionHandler(context);
+      this.#callDefaultHandler(
+        context,
+        "Exception in default exception handler",
+      );
       return;
     }
     try {
       handler(this, context);
     } catch (error) {
-      this.defaultExceptionHandler({
-        message: "Unhandled error in exception handler",
-        exception: error,
-        context,
-      });
+      this.#callDefaultHandler(
+        {
+          message: "Unhandled error in exception handler",
+          exception: error,
+          context,
+        },
+        "Exception in default exception handler while handling an " +
+          "unexpected error in custom exception handler",
+      );
+    }
+  }
+
+  /**
+   * Calls `defaultExceptionHandler`, which a subclass may override: if
+   * it throws, the loop says so on stderr and keeps running, as asyncio.
+   */
+  #callDefaultHandler(context: ExceptionContext, message: string): void {
+    try {
+      this.defaultExceptionHandler(context);
+    } catch (error) {
+      console.error(`${message}\n${formatError(error)}`);
     }
   }
 
@@ -631,6 +672,26 @@ export class EventLoop implements AbstractEventLoop {
       );
     }
     this.#debug = enabled;
+  }
+
+  /**
+   * In debug mode, a callback or task step that runs longer than this
+   * many milliseconds is reported: 100 by default. asyncio:
+   * `loop.slow_callback_duration` (in seconds there).
+   */
+  get slowCallbackDuration(): number {
+    return this.#slowCallbackDuration;
+  }
+
+  /** @throws {TypeError} {RangeError} Unless a number of milliseconds >= 0. */
+  set slowCallbackDuration(ms: number) {
+    this.#slowCallbackDuration = checkNumber(
+      "set slowCallbackDuration",
+      "ms",
+      ms,
+      "a number of milliseconds >= 0",
+      (n) => n >= 0,
+    );
   }
 
   /**
@@ -826,7 +887,7 @@ export class EventLoop implements AbstractEventLoop {
     }
     if (this.#debug) {
       const took = performance.now() - start;
-      if (took >= SLOW_CALLBACK_MS) {
+      if (took >= this.#slowCallbackDuration) {
         console.warn(`Executing ${String(handle)} took ${took.toFixed(1)} ms`);
       }
     }
@@ -951,6 +1012,24 @@ function checkTime(method: string, name: string, value: number): void {
     "a number of milliseconds",
     (n) => !Number.isNaN(n),
   );
+}
+
+/**
+ * A callback must be a plain function: an `async` one would start and
+ * leave its promise to nobody (asyncio refuses coroutine functions too).
+ */
+function checkCallback(method: string, callback: unknown): void {
+  checkFunction(`call ${method}`, "callback", callback);
+  const kind = (callback as { [Symbol.toStringTag]?: unknown })[
+    Symbol.toStringTag
+  ];
+  if (kind === "AsyncFunction" || kind === "AsyncGeneratorFunction") {
+    throw new TypeError(
+      `Cannot call ${method}: expected callback as a plain function, got an ` +
+        "async function, whose promise nobody would await; run a coroutine " +
+        "with createTask(fn)",
+    );
+  }
 }
 
 function checkContext(method: string, context: unknown): void {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import {
   type AbstractEventLoop,
   createTask,
-  type EventLoop,
+  EventLoop,
   type ExceptionContext,
   getEventLoop,
   getRunningLoop,
@@ -650,4 +650,145 @@ Deno.test("EventLoop debug mode names the slow callback it warns about", async (
   }
   assert.equal(warned.length, 1);
   assert.match(warned[0], /^Executing <Handle busy\(\)> took 15\d\.\d ms$/);
+});
+
+Deno.test("EventLoop.slowCallbackDuration sets the debug-mode threshold", async () => {
+  const loop = newEventLoop({ debug: true });
+  assert.equal(loop.slowCallbackDuration, 100);
+  loop.slowCallbackDuration = 20;
+  await assertRefuses(
+    "slowCallbackDuration",
+    "ms",
+    (v) => (loop.slowCallbackDuration = v),
+    { TypeError: ["5", Symbol("s"), 5n, null], RangeError: [-1, NaN] },
+  );
+  const warned: string[] = [];
+  const originalWarn = console.warn;
+  console.warn = (text: string) => warned.push(text);
+  const originalNow = performance.now;
+  let skew = 0;
+  performance.now = () => originalNow.call(performance) + skew;
+  try {
+    loop.callSoon(function quick() {
+      skew += 10;
+    });
+    loop.callSoon(function slow() {
+      skew += 30;
+    });
+    loop.callSoon(() => loop.stop());
+    await loop.runForever();
+  } finally {
+    performance.now = originalNow;
+    console.warn = originalWarn;
+    loop.close();
+  }
+  assert.equal(warned.length, 1);
+  assert.match(warned[0], /^Executing <Handle slow\(\)> took 3\d\.\d ms$/);
+});
+
+Deno.test("EventLoop: a defaultExceptionHandler override that throws does not take the loop down", async () => {
+  class Strict extends EventLoop {
+    override defaultExceptionHandler(_context: ExceptionContext): void {
+      throw new Error("handler broke");
+    }
+  }
+  const loop = new Strict({ clock: new VirtualClock() });
+  const printed: string[] = [];
+  const originalError = console.error;
+  console.error = (text: string) => printed.push(text);
+  const ran: string[] = [];
+  try {
+    loop.callSoon(() => {
+      throw new Error("callback failed");
+    });
+    loop.callSoon(() => ran.push("next callback"));
+    loop.callSoon(() => loop.stop());
+    await loop.runForever();
+    loop.setExceptionHandler(() => {
+      throw new Error("custom broke too");
+    });
+    loop.callSoon(() => {
+      throw new Error("again");
+    });
+    loop.callSoon(() => loop.stop());
+    await loop.runForever();
+  } finally {
+    console.error = originalError;
+    loop.close();
+  }
+  assert.deepEqual(ran, ["next callback"]);
+  assert.equal(printed.length, 2);
+  assert.match(
+    printed[0],
+    /^Exception in default exception handler\nError: handler broke/,
+  );
+  assert.match(
+    printed[1],
+    /^Exception in default exception handler while handling an unexpected error in custom exception handler\nError: handler broke/,
+  );
+});
+
+Deno.test("EventLoop.callSoon(), callLater(), callAt() and addSignalHandler() refuse async functions", () => {
+  const loop = virtualLoop();
+  const coroutine = async () => {};
+  const calls: [string, () => unknown][] = [
+    ["callSoon", () => loop.callSoon(coroutine)],
+    ["callLater", () => loop.callLater(1, coroutine)],
+    ["callAt", () => loop.callAt(1, coroutine)],
+    ["addSignalHandler", () => loop.addSignalHandler("SIGUSR2", coroutine)],
+  ];
+  for (const [method, call] of calls) {
+    assert.throws(call, (error) =>
+      error instanceof TypeError &&
+      new RegExp(
+        `^Cannot call ${method}: expected callback as a plain function, got an async function`,
+      ).test(error.message));
+  }
+  loop.close();
+});
+
+Deno.test("EventLoop.createTask() sets the name on the task a factory returns, as asyncio 3.13", async () => {
+  const loop = virtualLoop();
+  loop.setTaskFactory((l, fn) => new Task(fn, { loop: l })); // drops the name
+  await loop.runUntilComplete(async () => {
+    const task = createTask(() => sleep(1), { name: "named" });
+    assert.equal(task.getName(), "named");
+    await task;
+  });
+  loop.close();
+});
+
+Deno.test("EventLoop.removeSignalHandler() refuses what is no signal name", () => {
+  const loop = virtualLoop();
+  assert.equal(loop.removeSignalHandler("SIGUSR1"), false);
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () => loop.removeSignalHandler("boom" as any),
+    /^TypeError: Cannot remove signal handler: expected signal as a name such as "SIGTERM", got "boom"$/,
+  );
+  loop.close();
+});
+
+Deno.test("EventLoop.runInExecutor() on a closed loop throws, starting no worker", () => {
+  const loop = virtualLoop();
+  loop.close();
+  assert.throws(
+    () => loop.runInExecutor(undefined, "data:,", "f"),
+    /Cannot call runInExecutor: event loop is closed/,
+  );
+});
+
+Deno.test("EventLoop: a second loop cannot run while another runs, as asyncio", async () => {
+  const first = virtualLoop();
+  const second = virtualLoop();
+  await first.runUntilComplete(async () => {
+    await assert.rejects(second.runForever(), /another event loop is running/);
+    await assert.rejects(
+      second.runUntilComplete(() => sleep(1)),
+      /another event loop is running/,
+    );
+  });
+  await second.runUntilComplete(() => sleep(1)); // once the first stopped
+  first.close();
+  second.close();
 });

@@ -291,27 +291,26 @@ Deno.test("Lock.acquire() from another loop while tasks wait throws InvalidState
   const lock = new Lock();
   const first = new EventLoop({ clock: new VirtualClock() });
   const second = new EventLoop({ clock: new VirtualClock() });
-  let release!: () => void;
-  const firstRun = first.runUntilComplete(async () => {
+  // The first loop holds the lock and parks a waiter, then stops (one
+  // loop runs at a time) with the waiter still parked.
+  let waiter: Task<boolean> | undefined;
+  await first.runUntilComplete(async () => {
     await lock.acquire();
-    const waiter = first.createTask(() => lock.acquire());
-    await new Promise<void>((resolve) => (release = resolve));
-    lock.release();
-    await waiter;
-    lock.release();
+    waiter = first.createTask(() => lock.acquire());
+    await sleep(1);
+    assert.match(String(lock), /waiters:1/);
   });
-  // Let the first loop park its waiter (a few host turns).
-  while (!String(lock).includes("waiters:1")) {
-    await new Promise((r) => setTimeout(r, 0));
-  }
   await second.runUntilComplete(async () => {
     await assert.rejects(lock.acquire(), {
       name: "InvalidStateError",
       message: "Cannot wait on lock: it is in use by another event loop",
     });
   });
-  release();
-  await firstRun;
+  await first.runUntilComplete(async () => {
+    lock.release();
+    await waiter!;
+    lock.release();
+  });
   first.close();
   second.close();
   assert.equal(lock.locked(), false);
