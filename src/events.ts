@@ -373,6 +373,8 @@ export function getRunningLoop(): AbstractEventLoop {
 }
 
 let currentLoop: AbstractEventLoop | undefined;
+// `setEventLoop(undefined)` was called: no loop is made on demand then.
+let unsetByUser = false;
 let loopFactory: (() => AbstractEventLoop) | undefined;
 
 /** For the concrete loop: how `getEventLoop` makes a loop. */
@@ -382,10 +384,15 @@ export function _setLoopFactory(factory: () => AbstractEventLoop): void {
 
 /**
  * Returns the running loop; outside one, the loop set with `setEventLoop`,
- * creating and setting a new one if there is none (as asyncio did up to
- * 3.13). asyncio: `asyncio.get_event_loop()`.
+ * creating and setting a new one if there is none (as asyncio does in a
+ * fresh program), or if the current one was closed or `run()` ended (a
+ * deliberate difference: asyncio 3.12+ raises there). After
+ * `setEventLoop(undefined)` it throws, as asyncio 3.13. asyncio:
+ * `asyncio.get_event_loop()`.
  *
  * @returns An event loop.
+ * @throws {InvalidStateError} Outside a running loop, after
+ * `setEventLoop(undefined)`.
  *
  * @example Driving a loop by hand
  * ```ts
@@ -401,6 +408,12 @@ export function getEventLoop(): AbstractEventLoop {
   const running = _findRunningLoop();
   if (running !== undefined) return running;
   if (currentLoop === undefined || currentLoop.isClosed()) {
+    if (unsetByUser) {
+      throw new InvalidStateError(
+        "There is no current event loop: setEventLoop(undefined) cleared it; " +
+          "call setEventLoop(newEventLoop()), or run the code with run(main)",
+      );
+    }
     if (loopFactory === undefined) {
       throw new InvalidStateError("No event loop implementation is loaded");
     }
@@ -413,7 +426,8 @@ export function getEventLoop(): AbstractEventLoop {
  * Sets the loop `getEventLoop` returns outside a running loop.
  * asyncio: `asyncio.set_event_loop()`.
  *
- * @param loop The loop, or `undefined` to clear it.
+ * @param loop The loop, or `undefined` to clear it: then `getEventLoop()`
+ * outside a running loop throws until a loop is set again.
  *
  * @example Making a loop current
  * ```ts
@@ -427,7 +441,8 @@ export function getEventLoop(): AbstractEventLoop {
  * ```
  */
 export function setEventLoop(loop: AbstractEventLoop | undefined): void {
-  currentLoop = loop;
+  currentLoop = loop ?? undefined;
+  unsetByUser = currentLoop === undefined;
 }
 
 /** For the concrete loop: `close()` clears the current loop if it is this one. */

@@ -173,8 +173,7 @@ export class Runner {
       await cancelAllTasks(loop);
       await loop.runUntilComplete(() => loop.shutdownDefaultExecutor());
     } finally {
-      setEventLoop(undefined);
-      loop.close();
+      loop.close(); // and no longer the current loop
     }
   }
 

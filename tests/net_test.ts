@@ -584,6 +584,7 @@ Deno.test({
     for (let i = 0; i < 50 && left > 0; i++) {
       left = await openDescriptors() - base;
     }
-    assert.equal(left, 0);
+    // Below the baseline: something an earlier test had open closed since.
+    assert.ok(left <= 0, `${left} descriptors left open`);
   },
 });
