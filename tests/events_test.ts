@@ -320,7 +320,28 @@ Deno.test("getEventLoop() returns the set loop, creates one when none, and close
   assert.equal(getEventLoop(), mine);
   mine.close();
   fresh.close();
+});
+
+Deno.test("getEventLoop() after setEventLoop(undefined) throws, as asyncio 3.13; after run() it makes a loop", async () => {
+  await run(async () => {});
+  const made = getEventLoop(); // a deliberate difference: asyncio raises
+  assert.equal(made.isClosed(), false);
+  made.close();
   setEventLoop(undefined);
+  assert.throws(
+    () => getEventLoop(),
+    (error) =>
+      error instanceof InvalidStateError &&
+      /^There is no current event loop: setEventLoop\(undefined\) cleared it/
+        .test(error.message),
+  );
+  // Setting a loop again makes getEventLoop() work, even once it closed.
+  const mine = newEventLoop();
+  setEventLoop(mine);
+  mine.close();
+  const again = getEventLoop();
+  assert.notEqual(again, mine);
+  again.close();
 });
 
 Deno.test("EventLoop yields to the host while busy, so host timers and I/O still run", async () => {

@@ -199,8 +199,7 @@ Deno.test("Awaiting a loop awaitable outside a running loop fails at once and sa
       /not running/,
     );
   } finally {
-    setEventLoop(undefined);
-    loop.close();
+    loop.close(); // no longer the current loop either
   }
 });
 
