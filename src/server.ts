@@ -14,7 +14,11 @@ import {
   streamsOver,
 } from "./_conn.ts";
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
-import { type AbstractEventLoop, getRunningLoop } from "./events.ts";
+import {
+  type AbstractEventLoop,
+  type ExceptionContext,
+  getRunningLoop,
+} from "./events.ts";
 import type { Future } from "./futures.ts";
 import { sleep } from "./sleep.ts";
 import type { StreamOptions, StreamReader, StreamWriter } from "./streams.ts";
@@ -24,8 +28,17 @@ import { currentTask, type Task } from "./tasks.ts";
 const DEFAULT_MAX_CONNECTIONS = 1024;
 /** asyncio's `SSL_HANDSHAKE_TIMEOUT`: 60 s. */
 const DEFAULT_TLS_HANDSHAKE_TIMEOUT = 60_000;
-/** asyncio's `ACCEPT_RETRY_DELAY`: after an accept error, wait 1 s. */
+/** asyncio's `ACCEPT_RETRY_DELAY`: out of descriptors or memory, wait 1 s. */
 const ACCEPT_RETRY_DELAY = 1000;
+/** A recurring condition is reported at most once per this many ms. */
+const REPORT_INTERVAL = 10_000;
+/**
+ * Accept errors that mean the process is out of something (descriptors,
+ * buffers, memory): accepting pauses, as in asyncio. By Deno's `code`, or
+ * by the Linux errno in the message ("(os error 24)").
+ */
+const EXHAUSTED_CODES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+const EXHAUSTED_ERRNOS = /\(os error (?:24|23|105|12)\)/;
 
 /**
  * Called with each client's reader and writer, in a task of its own. When
@@ -269,6 +282,9 @@ export class Server implements AsyncDisposable {
   // left (asyncio's `_waiters = None`).
   #waiters: Future<void>[] | undefined = [];
   #servingForever: Future<void> | undefined = undefined;
+  // Rate-limited reports: when each kind may be reported next, and how
+  // many were held back meanwhile.
+  #reports = new Map<string, { next: number; held: number }>();
 
   /**
    * Serves the connections of an open listener; `startServer` is the
@@ -490,13 +506,36 @@ export class Server implements AsyncDisposable {
             throw error;
           }
           if (this.#listener !== listener) return;
-          // Out of file descriptors, say: tell, pause, retry (asyncio).
-          this.#loop.callExceptionHandler({
-            message: "Cannot accept connection: retrying in 1 s",
-            exception: error,
-            server: this,
-          });
-          await sleep(ACCEPT_RETRY_DELAY);
+          if (error instanceof Deno.errors.BadResource) {
+            // The listener was closed under us: nothing more to accept.
+            this.#loop.callExceptionHandler({
+              message: "Cannot accept connection: the listener is closed",
+              exception: error,
+              server: this,
+            });
+            return;
+          }
+          if (isExhaustion(error)) {
+            // Out of descriptors or memory: tell, pause, retry (asyncio).
+            this.#report("exhausted", {
+              message: `Cannot accept connection: retrying in ${
+                ACCEPT_RETRY_DELAY / 1000
+              } s`,
+              exception: error,
+              server: this,
+            });
+            await sleep(ACCEPT_RETRY_DELAY);
+          } else if (!isConnectionError(error)) {
+            // Unknown, so reported; but it concerns one connection as far
+            // as we know, so the next is accepted at once.
+            this.#report("accept", {
+              message: "Cannot accept connection: skipped",
+              exception: error,
+              server: this,
+            });
+          }
+          // A connection reset or aborted before we took it is skipped
+          // silently and at once, as asyncio does.
           continue;
         }
         this.#attach(conn);
@@ -635,6 +674,28 @@ export class Server implements AsyncDisposable {
     this.#maybeClosed();
   }
 
+  /**
+   * Reports through the loop's exception handler at most once per
+   * REPORT_INTERVAL for each `kind`, saying how many were held back.
+   */
+  #report(kind: string, context: ExceptionContext): void {
+    const now = this.#loop.time();
+    const state = this.#reports.get(kind);
+    if (state !== undefined && now < state.next) {
+      state.held++;
+      return;
+    }
+    const held = state?.held ?? 0;
+    this.#reports.set(kind, { next: now + REPORT_INTERVAL, held: 0 });
+    this.#loop.callExceptionHandler(
+      held === 0 ? context : {
+        ...context,
+        message:
+          `${context.message} (${held} more like it since the last report)`,
+      },
+    );
+  }
+
   /** Wakes waitClosed() once closed, with no connection and no accept left. */
   #maybeClosed(): void {
     if (
@@ -650,4 +711,21 @@ export class Server implements AsyncDisposable {
       if (!waiter.done() && !waiter.getLoop().isClosed()) waiter.setResult();
     }
   }
+}
+
+/** Whether an accept error means the process is out of something. */
+function isExhaustion(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === "string") return EXHAUSTED_CODES.has(code);
+  return error instanceof Error && EXHAUSTED_ERRNOS.test(error.message);
+}
+
+/**
+ * Whether an accept error concerns only the connection being accepted: it
+ * was reset or aborted before we took it (Linux reports ENOTCONN then).
+ */
+function isConnectionError(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected;
 }

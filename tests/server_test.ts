@@ -17,6 +17,7 @@ import {
   type StreamWriter,
 } from "../mod.ts";
 import { waitAllTasksBlocked } from "../src/testing.ts";
+import { resetClients } from "./reliability/_clients.ts";
 
 function portOf(server: Server): number {
   return (server.addr as Deno.NetAddr).port;
@@ -526,5 +527,123 @@ Deno.test("Server handler tasks are named after their peer", async () => {
     server.close();
     await server.waitClosed();
     await waitAllTasksBlocked();
+  });
+});
+
+Deno.test("startServer() skips connections reset before accept and serves the next at once", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const server = await startServer(echo, {
+      hostname: HOST,
+      port: 0,
+      startServing: false,
+    });
+    // Twenty clients connect and reset (RST) while nobody accepts: the
+    // kernel queues them, and accept() fails for each (ENOTCONN on Linux).
+    await resetClients(portOf(server), 20);
+    const [reader, writer] = await connect(server);
+    const loop = getRunningLoop();
+    const start = loop.time();
+    await server.startServing();
+    writer.write("served\n");
+    assert.equal(text(await reader.readLine()), "served\n");
+    // Skipped at once: no pause (virtual time would show 1 s per error).
+    assert.ok(loop.time() - start < 50, `took ${loop.time() - start} ms`);
+    assert.deepEqual(errors, []);
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+/**
+ * A listener whose accept() fails as scripted, then waits until closed; it
+ * records the loop time of each accept() call.
+ */
+function scriptedListener(failures: Error[]) {
+  const calls: number[] = [];
+  let closed: (() => void) | undefined;
+  const listener = {
+    addr: { transport: "tcp", hostname: HOST, port: 1 } as Deno.NetAddr,
+    accept(): Promise<Deno.Conn> {
+      calls.push(getRunningLoop().time());
+      const failure = failures.shift();
+      if (failure !== undefined) return Promise.reject(failure);
+      return new Promise((_, reject) => {
+        closed = () =>
+          reject(new Deno.errors.BadResource("Listener has been closed"));
+      });
+    },
+    close: () => closed?.(),
+  };
+  return { listener: listener as unknown as Deno.Listener, calls };
+}
+
+function osError(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+Deno.test("Server pauses 1 s after running out of descriptors, reporting it at most every 10 s", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const emfile = () => osError("Too many open files (os error 24)", "EMFILE");
+    const { listener, calls } = scriptedListener([
+      osError("Too many open files in system (os error 23)", "ENFILE"),
+      new Error("No buffer space available (os error 105)"), // no code
+      osError("Cannot allocate memory (os error 12)", "ENOMEM"),
+      ...Array.from({ length: 9 }, emfile),
+    ]);
+    const server = new Server(listener, echo);
+    await sleep(12_500);
+    // Twelve failures, a 1 s pause after each, then a pending accept.
+    assert.deepEqual(calls, Array.from({ length: 13 }, (_, i) => i * 1000));
+    assert.deepEqual(errors.map((e) => e.message), [
+      "Cannot accept connection: retrying in 1 s",
+      "Cannot accept connection: retrying in 1 s (9 more like it since the last report)",
+    ]);
+    assert.equal(errors[0].server, server);
+    assert.equal((errors[1].exception as Error).message, emfile().message);
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("Server reports an unknown accept error (rate-limited) and accepts the next at once", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const { listener, calls } = scriptedListener([
+      osError("Protocol error (os error 71)", "EPROTO"),
+      osError("Protocol error (os error 71)", "EPROTO"),
+      Object.assign(new Deno.errors.ConnectionAborted("aborted"), {
+        code: "ECONNABORTED",
+      }),
+    ]);
+    const server = new Server(listener, echo);
+    await sleep(100);
+    assert.deepEqual(calls, [0, 0, 0, 0]);
+    assert.deepEqual(errors.map((e) => e.message), [
+      "Cannot accept connection: skipped",
+    ]);
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("new Server() closes, reporting it, when its listener is closed under it", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const listener = Deno.listen({ hostname: HOST, port: 0 });
+    const server = new Server(listener, echo);
+    await sleep(10);
+    listener.close();
+    await server.waitClosed();
+    assert.ok(!server.isServing());
+    assert.equal(errors.length, 1);
+    assert.equal(
+      errors[0].message,
+      "Cannot accept connection: the listener is closed",
+    );
+    assert.ok(errors[0].exception instanceof Deno.errors.BadResource);
   });
 });
