@@ -4,6 +4,7 @@
  */
 import {
   type ByteSink,
+  type ByteSource,
   type StreamOptions,
   StreamReader,
   StreamWriter,
@@ -46,8 +47,11 @@ export function streamsOver(
       // The peer is gone already; the first read or write will say so.
     }
   }
-  const reader = new StreamReader({ limit: options.limit, source: conn });
-  const writer = new StreamWriter(conn, {
+  const endpoint = "handshake" in conn
+    ? tlsEndpoint(conn as Deno.TlsConn)
+    : conn;
+  const reader = new StreamReader({ limit: options.limit, source: endpoint });
+  const writer = new StreamWriter(endpoint, {
     reader,
     highWaterMark: options.highWaterMark,
     lowWaterMark: options.lowWaterMark,
@@ -58,6 +62,30 @@ export function streamsOver(
     },
   });
   return [reader, writer];
+}
+
+/**
+ * A TLS connection as one source and sink, reading a peer's close without
+ * `close_notify` as the end of the stream. Deno reports that as
+ * `UnexpectedEof`; asyncio's SSL protocol hands the reader a plain EOF, and
+ * so do we: Python's `ssl` sockets and many other clients close this way,
+ * and a truncation the application cares about shows in its own framing
+ * (a short `readExactly`, a missing line end).
+ */
+function tlsEndpoint(conn: Deno.TlsConn): ByteSource & ByteSink {
+  return {
+    read: async (buffer) => {
+      try {
+        return await conn.read(buffer);
+      } catch (error) {
+        if (error instanceof Deno.errors.UnexpectedEof) return null;
+        throw error;
+      }
+    },
+    write: (data) => conn.write(data),
+    closeWrite: () => conn.closeWrite(),
+    close: () => conn.close(),
+  };
 }
 
 function addressOf(

@@ -641,6 +641,9 @@ export class Server implements AsyncDisposable {
           loop.callExceptionHandler({
             message: "TLS handshake failed",
             exception: error,
+            peername: describeAddr(
+              writer.getExtraInfo<Deno.Addr>("peername"),
+            ),
           });
         }
         writer.abort();

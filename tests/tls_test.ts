@@ -7,10 +7,15 @@
 import assert from "node:assert/strict";
 import { HOST, text, virtual } from "./_net.ts";
 import {
+  tlsClientsWithoutCloseNotify,
+  tlsServerWithoutCloseNotify,
+} from "./reliability/_clients.ts";
+import {
   createTask,
   type ExceptionContext,
   getRunningLoop,
   openConnection,
+  run,
   type Server,
   sleep,
   startServer,
@@ -24,6 +29,9 @@ const fixture = (name: string) =>
 const CA = fixture("tls_ca.pem");
 const CERT = fixture("tls_server.pem");
 const KEY = fixture("tls_server.key");
+const path = (name: string) =>
+  new URL(`./fixtures/${name}`, import.meta.url).pathname;
+const CA_FILE = path("tls_ca.pem");
 
 async function echo(reader: StreamReader, writer: StreamWriter) {
   for await (const line of reader) {
@@ -126,5 +134,79 @@ Deno.test("startServer() drops a TLS client that never finishes its handshake", 
     // Deno 2.9 keeps the TCP socket of a TlsConn closed before its
     // handshake open until the peer closes (a Deno limitation): close ours.
     conn.close();
+  });
+});
+
+Deno.test("startServer() TLS: a client closing without close_notify is a plain end of stream", async () => {
+  // Real time: a virtual clock would jump past the handshake timeout while
+  // the Python process starts.
+  await run(async () => {
+    const errors: ExceptionContext[] = [];
+    getRunningLoop().setExceptionHandler((_l, context) => errors.push(context));
+    const ends: string[] = [];
+    const server = await startServer(async (reader, writer) => {
+      let lines = 0;
+      for await (const line of reader) { // ends at the peer's EOF
+        writer.write(line);
+        await writer.drain();
+        lines++;
+      }
+      ends.push(`eof after ${lines} line(s)`);
+    }, { hostname: HOST, port: 0, cert: CERT, key: KEY });
+    const got = await tlsClientsWithoutCloseNotify(portOf(server), CA_FILE, 5);
+    assert.equal(got, "line 0\nline 1\nline 2\nline 3\nline 4\n");
+    for (let i = 0; i < 100 && ends.length < 5; i++) await sleep(10);
+    assert.deepEqual(ends, Array(5).fill("eof after 1 line(s)"));
+    assert.deepEqual(errors.map((e) => String(e.exception)), []);
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("openConnection({ tls: true }): a server closing without close_notify is a plain end of stream", async () => {
+  await run(async () => {
+    const peer = await tlsServerWithoutCloseNotify(
+      path("tls_server.pem"),
+      path("tls_server.key"),
+    );
+    const [reader, writer] = await openConnection({
+      hostname: HOST,
+      port: peer.port,
+      tls: true,
+      caCerts: [CA],
+    });
+    assert.equal(text(await reader.readLine()), "hello\n");
+    assert.equal((await reader.read()).length, 0);
+    assert.ok(reader.atEof());
+    writer.close();
+    await writer.waitClosed();
+    assert.ok((await peer.done).success);
+  });
+});
+
+Deno.test("startServer() TLS in debug mode reports a failed handshake with the peer's address", async () => {
+  await virtual(async () => {
+    const loop = getRunningLoop();
+    const errors: ExceptionContext[] = [];
+    loop.setExceptionHandler((_l, context) => errors.push(context));
+    const server = await startServer(() => {}, {
+      hostname: HOST,
+      port: 0,
+      cert: CERT,
+      key: KEY,
+    });
+    loop.setDebug(true);
+    const conn = await Deno.connect({ hostname: HOST, port: portOf(server) });
+    await conn.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+    for (let i = 0; i < 100 && errors.length === 0; i++) await sleep(10);
+    conn.close();
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0].message, "TLS handshake failed");
+    assert.equal(
+      errors[0].peername,
+      `${HOST}:${(conn.localAddr as Deno.NetAddr).port}`,
+    );
+    server.close();
+    await server.waitClosed();
   });
 });

@@ -49,3 +49,106 @@ export function openDescriptors(): number {
   for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
   return n;
 }
+
+const TLS_CLIENT_SCRIPT = `
+import socket, ssl, sys
+port, cafile, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+context = ssl.create_default_context(cafile=cafile)
+for i in range(count):
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    tls = context.wrap_socket(raw, server_hostname="127.0.0.1")
+    tls.sendall(b"line %d\\n" % i)
+    got = b""
+    while not got.endswith(b"\\n"):
+        chunk = tls.recv(100)
+        if not chunk:
+            break
+        got += chunk
+    sys.stdout.write(got.decode())
+    # Python's default: close the socket without sending close_notify.
+    tls.close()
+`;
+
+/**
+ * Runs `count` Python TLS clients one after the other against
+ * `127.0.0.1:port`: each sends one line, reads one line back, and closes
+ * without `close_notify` (Python's and many clients' default). Needs
+ * `--allow-run=python3`.
+ *
+ * @param port The server's port.
+ * @param caFile The CA certificate's path.
+ * @param count How many clients.
+ * @returns What the clients read, concatenated.
+ */
+export async function tlsClientsWithoutCloseNotify(
+  port: number,
+  caFile: string,
+  count: number,
+): Promise<string> {
+  const out = await new Deno.Command("python3", {
+    args: ["-c", TLS_CLIENT_SCRIPT, String(port), caFile, String(count)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `Cannot run TLS clients: python3 failed: ${
+        new TextDecoder().decode(out.stderr)
+      }`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+const TLS_SERVER_SCRIPT = `
+import socket, ssl, sys
+certfile, keyfile = sys.argv[1], sys.argv[2]
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(certfile, keyfile)
+listener = socket.create_server(("127.0.0.1", 0))
+listener.settimeout(10)
+print(listener.getsockname()[1], flush=True)
+raw, _ = listener.accept()
+tls = context.wrap_socket(raw, server_side=True)
+tls.sendall(b"hello\\n")
+# Python's default: close the socket without sending close_notify.
+tls.close()
+listener.close()
+`;
+
+/**
+ * Starts a one-shot Python TLS server on `127.0.0.1` that greets its
+ * first client with "hello\n" and closes without `close_notify`. Needs
+ * `--allow-run=python3`.
+ *
+ * @param certFile The server certificate's path.
+ * @param keyFile The server key's path.
+ * @returns Its port, and a promise that settles when the process ends.
+ */
+export async function tlsServerWithoutCloseNotify(
+  certFile: string,
+  keyFile: string,
+): Promise<{ port: number; done: Promise<Deno.CommandStatus> }> {
+  const child = new Deno.Command("python3", {
+    args: ["-c", TLS_SERVER_SCRIPT, certFile, keyFile],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let line = "";
+  const decoder = new TextDecoder();
+  while (!line.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    line += decoder.decode(value);
+  }
+  reader.releaseLock();
+  await child.stdout.cancel();
+  const port = Number.parseInt(line, 10);
+  if (!(port > 0)) {
+    child.kill();
+    await child.status;
+    throw new Error(`Cannot start TLS server: python3 printed ${line}`);
+  }
+  return { port, done: child.status };
+}
