@@ -15,6 +15,7 @@ import {
   startServer,
   type StreamReader,
   type StreamWriter,
+  timeout,
 } from "../mod.ts";
 import { waitAllTasksBlocked } from "../src/testing.ts";
 import { resetClients } from "./reliability/_clients.ts";
@@ -346,12 +347,13 @@ Deno.test("Server.startServing() starts a server created with startServing: fals
   });
 });
 
-Deno.test("startServer() with maxConnections serves the next client once one leaves", async () => {
+Deno.test("startServer() with maxConnections and closeIdleAtCap: false serves the next client once one leaves", async () => {
   await virtual(async () => {
+    const errors = captureErrors();
     const server = await startServer(async (reader, writer) => {
       writer.write("served\n");
       await reader.read();
-    }, { hostname: HOST, port: 0, maxConnections: 2 });
+    }, { hostname: HOST, port: 0, maxConnections: 2, closeIdleAtCap: false });
     const a = await connect(server);
     const b = await connect(server);
     const c = await connect(server);
@@ -360,6 +362,9 @@ Deno.test("startServer() with maxConnections serves the next client once one lea
     const third = createTask(() => c[0].readLine());
     await sleep(50);
     assert.ok(!third.done());
+    assert.deepEqual(errors.map((e) => e.message), [
+      "Server at maxConnections (2): new connections wait",
+    ]);
     a[1].close();
     assert.equal(text(await third), "served\n");
     for (const [, writer] of [a, b, c]) {
@@ -392,6 +397,33 @@ Deno.test("startServer() checks its arguments before listening", async () => {
         tlsHandshakeTimeout: 0,
       }),
       RangeError,
+    );
+    await assert.rejects(
+      startServer(() => {}, { hostname: HOST, port: 0, maxHandshakes: 1.5 }),
+      /maxHandshakes must be a positive integer or Infinity, got 1.5/,
+    );
+    await assert.rejects(
+      startServer(() => {}, { hostname: HOST, port: 0, idleTimeout: -1 }),
+      /idleTimeout must be > 0 ms, got -1/,
+    );
+    await assert.rejects(
+      startServer(() => {}, {
+        hostname: HOST,
+        port: 0,
+        idleTimeout: "5" as unknown as number,
+      }),
+      (error) =>
+        error instanceof TypeError &&
+        error.message ===
+          "Cannot start server: expected idleTimeout to be a number, got string",
+    );
+    await assert.rejects(
+      startServer(() => {}, {
+        hostname: HOST,
+        port: 0,
+        closeIdleAtCap: "yes" as unknown as boolean,
+      }),
+      TypeError,
     );
   });
 });
@@ -645,5 +677,141 @@ Deno.test("new Server() closes, reporting it, when its listener is closed under 
       "Cannot accept connection: the listener is closed",
     );
     assert.ok(errors[0].exception instanceof Deno.errors.BadResource);
+  });
+});
+
+/** Serves "served\n", then reads until the end; records each end. */
+function greetThenRead(ends: string[]) {
+  return async (reader: StreamReader, writer: StreamWriter) => {
+    const port = writer.getExtraInfo<Deno.NetAddr>("peername")!.port;
+    writer.write("served\n");
+    await reader.read();
+    ends.push(`${port} ended`);
+  };
+}
+
+async function served(server: Server) {
+  const [reader, writer] = await connect(server);
+  assert.equal(
+    text(await timeout(60_000, () => reader.readLine())),
+    "served\n",
+  );
+  const port = (writer.getExtraInfo<Deno.NetAddr>("sockname")!).port;
+  return { reader, writer, port };
+}
+
+Deno.test("startServer() at maxConnections closes the connection idle longest to make room, and says so", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const ends: string[] = [];
+    const server = await startServer(greetThenRead(ends), {
+      hostname: HOST,
+      port: 0,
+      maxConnections: 2,
+    });
+    const a = await served(server);
+    await sleep(1000);
+    const b = await served(server);
+    await sleep(1000);
+    // c finds both slots taken: a, idle longest, makes room.
+    const c = await served(server);
+    assert.equal((await timeout(1000, () => a.reader.read())).length, 0);
+    assert.deepEqual(ends, [`${a.port} ended`]);
+    assert.equal(errors.length, 1);
+    assert.equal(
+      errors[0].message,
+      "Server at maxConnections (2): closing the connection idle longest to make room",
+    );
+    assert.equal(errors[0].peername, `${HOST}:${a.port}`);
+    assert.equal(errors[0].idle, 2000);
+    // b sends a byte a second later, so c is now idle longest; the
+    // report is not repeated within 10 s.
+    await sleep(1000);
+    b.writer.write("still here");
+    await sleep(10);
+    const d = await served(server);
+    assert.equal((await timeout(1000, () => c.reader.read())).length, 0);
+    assert.deepEqual(ends, [`${a.port} ended`, `${c.port} ended`]);
+    assert.equal(errors.length, 1);
+    for (const { writer } of [a, b, c, d]) {
+      writer.close();
+      await writer.waitClosed();
+    }
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("startServer() at maxConnections with nobody idle: the new client waits until one turns idle", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const server = await startServer(async (reader, writer) => {
+      writer.write("served\n");
+      await sleep(2000); // busy: neither reading nor writing
+      await reader.read();
+    }, { hostname: HOST, port: 0, maxConnections: 1 });
+    const loop = getRunningLoop();
+    const a = await served(server);
+    const start = loop.time();
+    const b = createTask(() => served(server));
+    await sleep(1000);
+    assert.ok(!b.done());
+    assert.deepEqual(errors.map((e) => e.message), [
+      "Server at maxConnections (1): new connections wait; none is idle",
+    ]);
+    // At 2 s a starts reading, so it is idle: it makes room within 250 ms.
+    const { writer } = await b;
+    const waited = loop.time() - start;
+    assert.ok(waited >= 2000 && waited <= 2250, `waited ${waited} ms`);
+    assert.equal((await a.reader.read()).length, 0);
+    for (const w of [a.writer, writer]) {
+      w.close();
+      await w.waitClosed();
+    }
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("startServer() with idleTimeout closes a connection that waits on its peer that long", async () => {
+  await virtual(async () => {
+    const loop = getRunningLoop();
+    const ends: number[] = [];
+    const server = await startServer(async (reader, writer) => {
+      for await (const line of reader) {
+        writer.write(line);
+        await writer.drain();
+      }
+      ends.push(loop.time());
+    }, { hostname: HOST, port: 0, idleTimeout: 5000 });
+    const [reader, writer] = await connect(server);
+    const start = loop.time();
+    writer.write("a\n");
+    assert.equal(text(await reader.readLine()), "a\n");
+    await sleep(4000);
+    writer.write("b\n"); // progress: the 5 s start again
+    assert.equal(text(await reader.readLine()), "b\n");
+    assert.equal((await timeout(60_000, () => reader.read())).length, 0);
+    assert.deepEqual(ends.map((t) => t - start), [9000]);
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("startServer() with idleTimeout leaves a busy handler alone", async () => {
+  await virtual(async () => {
+    const server = await startServer(async (reader, writer) => {
+      await sleep(20_000); // working, not waiting on the peer
+      writer.write("done\n");
+      await reader.read();
+    }, { hostname: HOST, port: 0, idleTimeout: 1000 });
+    const [reader, writer] = await connect(server);
+    assert.equal(text(await reader.readLine()), "done\n");
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
   });
 });

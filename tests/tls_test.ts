@@ -210,3 +210,97 @@ Deno.test("startServer() TLS in debug mode reports a failed handshake with the p
     await server.waitClosed();
   });
 });
+
+function tlsClient(server: Server) {
+  return openConnection({
+    hostname: HOST,
+    port: portOf(server),
+    tls: true,
+    caCerts: [CA],
+  });
+}
+
+async function echoes(reader: StreamReader, writer: StreamWriter) {
+  writer.write("ping\n");
+  assert.equal(text(await reader.readLine()), "ping\n");
+}
+
+// The next two run on real time, kept short: on a virtual clock, the
+// loop idles while Deno computes a handshake, so the clock would jump to
+// the next handshake timeout in the middle of it.
+
+Deno.test("startServer() TLS: clients in their handshake do not take maxConnections slots", async () => {
+  await run(async () => {
+    const server = await startServer(echo, {
+      hostname: HOST,
+      port: 0,
+      cert: CERT,
+      key: KEY,
+      maxConnections: 1,
+    });
+    // Five silent TCP clients: no ClientHello ever comes.
+    const silent = await Promise.all(
+      Array.from(
+        { length: 5 },
+        () => Deno.connect({ hostname: HOST, port: portOf(server) }),
+      ),
+    );
+    await sleep(20);
+    const start = performance.now();
+    const [reader, writer] = await timeout(2000, () => tlsClient(server));
+    await echoes(reader, writer);
+    const took = performance.now() - start;
+    assert.ok(took < 1000, `took ${took} ms`);
+    writer.close();
+    await writer.waitClosed();
+    for (const conn of silent) conn.close();
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("startServer() TLS: a timed-out handshake keeps its maxHandshakes slot until Deno releases its socket", async () => {
+  await run(async () => {
+    const errors: ExceptionContext[] = [];
+    getRunningLoop().setExceptionHandler((_l, context) => errors.push(context));
+    const server = await startServer(echo, {
+      hostname: HOST,
+      port: 0,
+      cert: CERT,
+      key: KEY,
+      maxHandshakes: 2,
+      tlsHandshakeTimeout: 100,
+    });
+    const [reader1, writer1] = await tlsClient(server); // served first
+    const silent = await Promise.all(
+      Array.from(
+        { length: 2 },
+        () => Deno.connect({ hostname: HOST, port: portOf(server) }),
+      ),
+    );
+    await sleep(150); // both timed out; Deno still holds their sockets
+    const late = createTask(() => tlsClient(server));
+    await sleep(50);
+    assert.ok(!late.done()); // in the listen backlog
+    // Said once, when the silent two took the last slot.
+    assert.deepEqual(errors.map((e) => [e.message, e.timedOut]), [
+      ["Server at maxHandshakes (2): accepting paused", 0],
+    ]);
+    // The served client is not affected.
+    await echoes(reader1, writer1);
+    // One silent peer leaves: its handshake settles, its socket is
+    // released, and the late client gets the slot.
+    silent[0].close();
+    const [reader2, writer2] = await timeout(2000, () => late);
+    await echoes(reader2, writer2);
+    for (const writer of [writer1, writer2]) {
+      writer.close();
+      await writer.waitClosed();
+    }
+    server.close();
+    // Closing the server closes the given-up one left; waitClosed() does
+    // not wait for its peer.
+    await timeout(2000, () => server.waitClosed());
+    silent[1].close();
+  });
+});
