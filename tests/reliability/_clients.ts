@@ -6,26 +6,34 @@
 
 const RST_SCRIPT = `
 import socket, struct, sys
-port, count = int(sys.argv[1]), int(sys.argv[2])
+port, count, data = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
 for _ in range(count):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     # SO_LINGER {on, 0 s}: close() sends RST instead of FIN.
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    if data:
+        s.sendall(data)
     s.close()
 `;
 
 /**
- * Opens `count` connections to `127.0.0.1:port` and resets each (RST, by
- * `SO_LINGER` 0) as soon as the kernel has completed it, before the server
- * can accept it. A Deno client cannot set `SO_LINGER`, so this runs
- * `python3` (needs `--allow-run=python3`).
+ * Opens `count` connections to `127.0.0.1:port`, one after the other, and
+ * resets each (RST, by `SO_LINGER` 0) as soon as the kernel has completed
+ * it (so, usually before the server accepts it), or after sending `data`.
+ * A Deno client cannot set `SO_LINGER`, so this runs `python3` (needs
+ * `--allow-run=python3`).
  *
  * @param port The server's port.
  * @param count How many connections.
+ * @param data What each sends before its reset: nothing by default.
  */
-export async function resetClients(port: number, count: number): Promise<void> {
+export async function resetClients(
+  port: number,
+  count: number,
+  data = "",
+): Promise<void> {
   const out = await new Deno.Command("python3", {
-    args: ["-c", RST_SCRIPT, String(port), String(count)],
+    args: ["-c", RST_SCRIPT, String(port), String(count), data],
     stdout: "null",
     stderr: "piped",
   }).output();
@@ -39,15 +47,27 @@ export async function resetClients(port: number, count: number): Promise<void> {
 }
 
 /**
- * How many descriptors this process has open (needs
- * `--allow-read=/proc/self/fd`).
+ * How many descriptors this process has open. Deno 2.9 lets a program
+ * read `/proc/self/fd` only with `--allow-all`, so a child shell counts
+ * `/proc/$PPID/fd` (needs `--allow-run=sh`); the count includes the pipe
+ * to that child, the same in every count.
  *
  * @returns The count.
  */
-export function openDescriptors(): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
-  return n;
+export async function openDescriptors(): Promise<number> {
+  const out = await new Deno.Command("sh", {
+    args: ["-c", "ls /proc/$PPID/fd | wc -l"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const count = Number.parseInt(new TextDecoder().decode(out.stdout), 10);
+  if (!out.success || !(count > 0)) {
+    throw new Error(
+      `Cannot count descriptors: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return count;
 }
 
 const TLS_CLIENT_SCRIPT = `
@@ -151,4 +171,96 @@ export async function tlsServerWithoutCloseNotify(
     throw new Error(`Cannot start TLS server: python3 printed ${line}`);
   }
   return { port, done: child.status };
+}
+
+/**
+ * Opens `count` plain TCP connections to `127.0.0.1:port`, `batch` at a
+ * time; a connection that fails (the backlog is full, say) is skipped.
+ *
+ * @param port The server's port.
+ * @param count How many.
+ * @param batch How many connect at once.
+ * @returns The connections made.
+ */
+export async function connectMany(
+  port: number,
+  count: number,
+  batch = 50,
+): Promise<Deno.TcpConn[]> {
+  const conns: Deno.TcpConn[] = [];
+  for (let i = 0; i < count; i += batch) {
+    const results = await Promise.allSettled(
+      Array.from(
+        { length: Math.min(batch, count - i) },
+        () => Deno.connect({ hostname: "127.0.0.1", port }),
+      ),
+    );
+    for (const result of results) {
+      if (result.status === "fulfilled") conns.push(result.value);
+    }
+  }
+  return conns;
+}
+
+/**
+ * Writes `data` to each connection every `interval` ms until `stop` is
+ * aborted or `deadline` ms have passed; a connection whose write fails
+ * (closed by the server) drops out. Writes are not awaited past the
+ * kernel's buffer: a stuck write skips its turn.
+ *
+ * @param conns The connections.
+ * @param data What to send each time.
+ * @param interval Milliseconds between rounds.
+ * @param stop Ends the trickle.
+ * @param deadline At most this many milliseconds in all.
+ * @returns How many writes were made.
+ */
+export async function trickle(
+  conns: Deno.Conn[],
+  data: Uint8Array,
+  interval: number,
+  stop: AbortSignal,
+  deadline: number,
+): Promise<number> {
+  const end = performance.now() + deadline;
+  const live = new Set(conns);
+  const busy = new Set<Deno.Conn>();
+  let writes = 0;
+  while (!stop.aborted && live.size > 0 && performance.now() < end) {
+    for (const conn of live) {
+      if (busy.has(conn)) continue;
+      busy.add(conn);
+      writes++;
+      conn.write(data).then(
+        () => busy.delete(conn),
+        () => {
+          busy.delete(conn);
+          live.delete(conn);
+        },
+      );
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, interval);
+      stop.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  }
+  return writes;
+}
+
+/**
+ * Closes connections, ignoring those already closed.
+ *
+ * @param conns The connections.
+ */
+export function closeAll(conns: Iterable<Deno.Conn>): void {
+  for (const conn of conns) {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
 }
