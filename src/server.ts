@@ -172,8 +172,8 @@ interface Client {
   holds: number;
   phase: Phase;
   handshaking: boolean;
-  /** Resolved when a waiting client gets room. */
-  admission: Future<void> | undefined;
+  /** What the client's task waits on: its handshake, then room. */
+  wait: Future<void> | undefined;
   /** Closed by the server to make room for a waiting client. */
   evicted: boolean;
   idleTimer: TimerHandle | undefined;
@@ -733,7 +733,7 @@ export class Server implements AsyncDisposable {
       holds: tls ? 2 : 1,
       phase: tls ? "handshake" : "waiting",
       handshaking: tls,
-      admission: undefined,
+      wait: undefined,
       evicted: false,
       idleTimer: undefined,
     };
@@ -774,7 +774,7 @@ export class Server implements AsyncDisposable {
   #handshake(client: Client, conn: Deno.TlsConn): void {
     const loop = this.#loop;
     const done = loop.createFuture<void>();
-    client.admission = done;
+    client.wait = done;
     conn.handshake().then(
       () => {
         if (!done.done() && !loop.isClosed()) done.setResult();
@@ -815,7 +815,7 @@ export class Server implements AsyncDisposable {
   /** Waits for the handshake, or its timeout; resolves to whether it is done. */
   async #handshaken(client: Client): Promise<boolean> {
     const loop = this.#loop;
-    const done = client.admission!;
+    const done = client.wait!;
     const ms = this.#settings.tlsHandshakeTimeout;
     const timer = loop.callLater(ms, () => {
       if (!done.done()) {
@@ -843,7 +843,7 @@ export class Server implements AsyncDisposable {
       return false;
     } finally {
       timer.cancel();
-      client.admission = undefined;
+      client.wait = undefined;
     }
   }
 
@@ -854,13 +854,13 @@ export class Server implements AsyncDisposable {
       return;
     }
     const admission = this.#loop.createFuture<void>();
-    client.admission = admission;
+    client.wait = admission;
     this.#queue.push(client);
     this.#makeRoom();
     try {
       await admission;
     } finally {
-      client.admission = undefined;
+      client.wait = undefined;
       const i = this.#queue.indexOf(client);
       if (i >= 0) this.#queue.splice(i, 1);
     }
@@ -875,7 +875,7 @@ export class Server implements AsyncDisposable {
   #serveNow(client: Client): void {
     client.phase = "served";
     this.#served.add(client);
-    const admission = client.admission;
+    const admission = client.wait;
     if (admission !== undefined && !admission.done()) admission.setResult();
     const ms = this.#settings.idleTimeout;
     if (ms !== Infinity) this.#watchIdle(client, ms);
@@ -1002,15 +1002,12 @@ export class Server implements AsyncDisposable {
    * would hide when Deno does); otherwise it is closed.
    */
   #giveUp(client: Client): void {
-    client.admission?.cancel();
-    if (client.handshaking && this.#listener !== undefined) {
-      client.phase = "given up";
-      this.#givenUp++;
-      return;
-    }
+    client.wait?.cancel();
     client.phase = "given up";
     this.#givenUp++;
-    client.writer.abort();
+    if (!client.handshaking || this.#listener === undefined) {
+      client.writer.abort();
+    }
   }
 
   #release(client: Client): void {
@@ -1024,7 +1021,7 @@ export class Server implements AsyncDisposable {
     if (client.phase === "given up") this.#givenUp--;
     if (client.evicted) this.#evicting--;
     // A client still waiting for room is gone: its task ends, cancelled.
-    client.admission?.cancel();
+    client.wait?.cancel();
     const i = this.#queue.indexOf(client);
     if (i >= 0) this.#queue.splice(i, 1);
     if (this.#served.delete(client) || this.#queue.length > 0) {
