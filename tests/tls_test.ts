@@ -304,3 +304,49 @@ Deno.test("startServer() TLS: a timed-out handshake keeps its maxHandshakes slot
     silent[1].close();
   });
 });
+
+Deno.test("startServer() TLS at maxConnections does not close a connection whose write is stuck on its peer", async () => {
+  // Deno would keep its socket open after close(): it keeps its slot.
+  await run(async () => {
+    const errors: ExceptionContext[] = [];
+    getRunningLoop().setExceptionHandler((_l, context) => errors.push(context));
+    let stuck: StreamWriter | undefined;
+    const server = await startServer(async (reader, writer) => {
+      const line = await reader.readLine();
+      if (text(line) !== "flood\n") {
+        writer.write(line);
+        return;
+      }
+      stuck = writer;
+      try {
+        for (;;) {
+          writer.write(new Uint8Array(65536));
+          await writer.drain();
+        }
+      } catch {
+        // The peer left.
+      }
+    }, { hostname: HOST, port: 0, cert: CERT, key: KEY, maxConnections: 1 });
+    const [, greedyWriter] = await tlsClient(server);
+    greedyWriter.write("flood\n"); // and never read
+    for (let i = 0; i < 100 && stuck?.getWriteBufferSize() === 0; i++) {
+      await sleep(10);
+    }
+    await sleep(100); // the socket's and Deno's buffers fill up
+    // The handshake is done at once; serving waits for room.
+    const [reader, writer] = await tlsClient(server);
+    writer.write("ping\n");
+    const answer = createTask(() => reader.readLine());
+    await sleep(300);
+    assert.ok(!answer.done());
+    assert.deepEqual(errors.map((e) => e.message), [
+      "Server at maxConnections (1): new connections wait; none is idle",
+    ]);
+    greedyWriter.abort(); // the peer leaves: its slot frees up
+    assert.equal(text(await timeout(2000, () => answer)), "ping\n");
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await timeout(2000, () => server.waitClosed());
+  });
+});
