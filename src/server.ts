@@ -11,21 +11,44 @@ import {
   checkStreamOptions,
   describeAddr,
   discard,
+  Endpoint,
+  isTls,
   streamsOver,
 } from "./_conn.ts";
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
-import { type AbstractEventLoop, getRunningLoop } from "./events.ts";
+import {
+  type AbstractEventLoop,
+  type ExceptionContext,
+  getRunningLoop,
+  type TimerHandle,
+} from "./events.ts";
 import type { Future } from "./futures.ts";
 import { sleep } from "./sleep.ts";
 import type { StreamOptions, StreamReader, StreamWriter } from "./streams.ts";
 import { currentTask, type Task } from "./tasks.ts";
 
-/** Connections served at once by default; more wait in the listen backlog. */
+/** Connections served at once by default. */
 const DEFAULT_MAX_CONNECTIONS = 1024;
-/** asyncio's `SSL_HANDSHAKE_TIMEOUT`: 60 s. */
-const DEFAULT_TLS_HANDSHAKE_TIMEOUT = 60_000;
-/** asyncio's `ACCEPT_RETRY_DELAY`: after an accept error, wait 1 s. */
+/** TLS connections accepted and not yet served, by default. */
+const DEFAULT_MAX_HANDSHAKES = 256;
+/**
+ * A TLS handshake takes a round trip or two: 10 s is ample on a slow link,
+ * and shorter than asyncio's 60 s `SSL_HANDSHAKE_TIMEOUT`.
+ */
+const DEFAULT_TLS_HANDSHAKE_TIMEOUT = 10_000;
+/** At the cap with nobody idle, look again this often (ms). */
+const ROOM_RECHECK_DELAY = 250;
+/** asyncio's `ACCEPT_RETRY_DELAY`: out of descriptors or memory, wait 1 s. */
 const ACCEPT_RETRY_DELAY = 1000;
+/** A recurring condition is reported at most once per this many ms. */
+const REPORT_INTERVAL = 10_000;
+/**
+ * Accept errors that mean the process is out of something (descriptors,
+ * buffers, memory): accepting pauses, as in asyncio. By Deno's `code`, or
+ * by the Linux errno in the message ("(os error 24)").
+ */
+const EXHAUSTED_CODES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+const EXHAUSTED_ERRNOS = /\(os error (?:24|23|105|12)\)/;
 
 /**
  * Called with each client's reader and writer, in a task of its own. When
@@ -49,16 +72,48 @@ export interface ServerOptions extends StreamOptions {
    */
   startServing?: boolean;
   /**
-   * How many clients are served at once: 1024 by default. At the cap the
-   * server stops accepting until one leaves; further clients wait in the
-   * kernel's listen backlog. `Infinity` for no cap (asyncio has none).
+   * How many clients are served at once: 1024 by default; `Infinity` for
+   * no cap (asyncio has none). At the cap, a new connection is accepted
+   * and waits, and the server closes the connection that has waited
+   * longest on its peer (see `closeIdleAtCap`) to make room for it; while
+   * one waits, further clients wait in the kernel's listen backlog. Sitting
+   * at the cap is reported through the loop's exception handler (at most
+   * every 10 s).
    */
   maxConnections?: number;
   /**
-   * Milliseconds a TLS client gets to finish its handshake before it is
-   * dropped: 60 000 by default, as asyncio's `ssl_handshake_timeout`.
+   * At `maxConnections`, close the served connection that has been idle
+   * longest (a read or write of it waits on the peer, and no byte moved
+   * either way meanwhile) to make room for a new one, as nginx reuses idle
+   * keep-alive connections: `true` by default. With `false`, new clients
+   * wait until one leaves. A handler whose connection is closed this way
+   * sees the end of the stream.
+   */
+  closeIdleAtCap?: boolean;
+  /**
+   * Milliseconds a served connection may stay idle (a read or write of it
+   * waits on the peer and no byte moves either way) before the server
+   * closes it: `Infinity` by default, as asyncio (the handler sees the end
+   * of the stream). A handler bounds its own reads with `timeout` or
+   * `waitFor`.
+   */
+  idleTimeout?: number;
+  /**
+   * Milliseconds a TLS client gets to finish its handshake: 10 000 by
+   * default (asyncio: 60 000). A client that takes longer is never served.
+   * Deno does not let a handshake in progress be cancelled: its socket
+   * stays open until the peer sends enough or leaves, and the server counts
+   * it against `maxHandshakes` until then.
    */
   tlsHandshakeTimeout?: number;
+  /**
+   * How many TLS connections may be accepted and not yet served at once:
+   * 256 by default. They are in their handshake, waiting for room under
+   * `maxConnections`, or timed out and held open by Deno until their peer
+   * leaves. At the cap, accepting pauses (reported at most every 10 s);
+   * served connections are not affected.
+   */
+  maxHandshakes?: number;
 }
 
 /** `startServer` options for TCP: `Deno.listen`'s, and the server's. */
@@ -92,14 +147,36 @@ export type StartServerOptions =
 interface Settings {
   readonly streams: StreamOptions;
   readonly maxConnections: number;
+  readonly closeIdleAtCap: boolean;
+  readonly idleTimeout: number;
   readonly tlsHandshakeTimeout: number;
+  readonly maxHandshakes: number;
   readonly tls: boolean;
 }
 
-/** One connection: open until its writer is closed and settled, and its TLS handshake (if any) settled. */
+/**
+ * Where a connection is: in its TLS handshake; waiting for room under
+ * `maxConnections`; served; or given up (its handshake timed out, and
+ * Deno holds its socket until the handshake settles).
+ */
+type Phase = "handshake" | "waiting" | "served" | "given up";
+
+/**
+ * One connection, from accept until its descriptor is released: until its
+ * writer is closed and settled and, for TLS, its handshake settled.
+ */
 interface Client {
   readonly writer: StreamWriter;
+  readonly endpoint: Endpoint;
+  readonly peer: string;
   holds: number;
+  phase: Phase;
+  handshaking: boolean;
+  /** What the client's task waits on: its handshake, then room. */
+  wait: Future<void> | undefined;
+  /** Closed by the server to make room for a waiting client. */
+  evicted: boolean;
+  idleTimer: TimerHandle | undefined;
 }
 
 /**
@@ -115,7 +192,8 @@ interface Client {
  * @param options Where to listen (`Deno.listen`'s options, or
  * `Deno.listenTls`'s with `cert` and `key`), the stream settings
  * (`limit`, `highWaterMark`, `lowWaterMark`) and the server's
- * (`startServing`, `maxConnections`, `tlsHandshakeTimeout`).
+ * (`startServing`, `maxConnections`, `closeIdleAtCap`, `idleTimeout`,
+ * `tlsHandshakeTimeout`, `maxHandshakes`).
  * @returns The server, already accepting unless `startServing: false`.
  * @throws {TypeError} If `onClient` is not a function.
  * @throws {RangeError} If a setting is out of range.
@@ -166,7 +244,10 @@ export async function startServer(
     lowWaterMark,
     startServing,
     maxConnections,
+    closeIdleAtCap,
+    idleTimeout,
     tlsHandshakeTimeout,
+    maxHandshakes,
     ...listenOptions
   } = options;
   serverSettings(options, false); // before anything is opened
@@ -187,7 +268,10 @@ export async function startServer(
     highWaterMark,
     lowWaterMark,
     maxConnections,
+    closeIdleAtCap,
+    idleTimeout,
     tlsHandshakeTimeout,
+    maxHandshakes,
     startServing,
     tls,
   });
@@ -207,17 +291,10 @@ function serverSettings(
   tls: boolean,
 ): Settings {
   checkStreamOptions(options);
-  const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  if (!(max === Infinity || (Number.isSafeInteger(max) && max > 0))) {
-    throw new RangeError(
-      `Cannot start server: maxConnections must be a positive integer or Infinity, got ${max}`,
-    );
-  }
-  const handshake = options.tlsHandshakeTimeout ??
-    DEFAULT_TLS_HANDSHAKE_TIMEOUT;
-  if (!(handshake > 0)) {
-    throw new RangeError(
-      `Cannot start server: tlsHandshakeTimeout must be > 0 ms, got ${handshake}`,
+  const closeIdleAtCap = options.closeIdleAtCap ?? true;
+  if (typeof closeIdleAtCap !== "boolean") {
+    throw new TypeError(
+      `Cannot start server: expected closeIdleAtCap to be a boolean, got ${typeof closeIdleAtCap}`,
     );
   }
   return {
@@ -226,10 +303,52 @@ function serverSettings(
       highWaterMark: options.highWaterMark,
       lowWaterMark: options.lowWaterMark,
     },
-    maxConnections: max,
-    tlsHandshakeTimeout: handshake,
+    maxConnections: count(
+      "maxConnections",
+      options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    ),
+    closeIdleAtCap,
+    idleTimeout: duration("idleTimeout", options.idleTimeout ?? Infinity),
+    tlsHandshakeTimeout: duration(
+      "tlsHandshakeTimeout",
+      options.tlsHandshakeTimeout ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+    ),
+    maxHandshakes: count(
+      "maxHandshakes",
+      options.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES,
+    ),
     tls: tls || options.tls === true,
   };
+}
+
+/** A positive integer or Infinity, checked. */
+function count(name: string, value: unknown): number {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot start server: expected ${name} to be a number, got ${typeof value}`,
+    );
+  }
+  if (!(value === Infinity || (Number.isSafeInteger(value) && value > 0))) {
+    throw new RangeError(
+      `Cannot start server: ${name} must be a positive integer or Infinity, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** A duration in ms, > 0 (Infinity allowed), checked. */
+function duration(name: string, value: unknown): number {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot start server: expected ${name} to be a number, got ${typeof value}`,
+    );
+  }
+  if (!(value > 0)) {
+    throw new RangeError(
+      `Cannot start server: ${name} must be > 0 ms, got ${value}`,
+    );
+  }
+  return value;
 }
 
 /**
@@ -263,12 +382,24 @@ export class Server implements AsyncDisposable {
   #serving = false;
   #acceptTask: Task<void> | undefined = undefined;
   #acceptOp: Promise<void> | undefined = undefined;
+  // Every connection whose descriptor is not released; those served; those
+  // waiting for room (oldest first); how many were closed to make room and
+  // are not released yet; how many TLS handshakes were given up.
   #clients = new Set<Client>();
+  #served = new Set<Client>();
+  #queue: Client[] = [];
+  #evicting = 0;
+  #givenUp = 0;
+  #recheck: TimerHandle | undefined = undefined;
+  // Resolved when the accept loop may accept again.
   #room: Future<void> | undefined = undefined;
   // Waiters for waitClosed(); undefined once closed with no connection
   // left (asyncio's `_waiters = None`).
   #waiters: Future<void>[] | undefined = [];
   #servingForever: Future<void> | undefined = undefined;
+  // Rate-limited reports: when each kind may be reported next, and how
+  // many were held back meanwhile.
+  #reports = new Map<string, { next: number; held: number }>();
 
   /**
    * Serves the connections of an open listener; `startServer` is the
@@ -403,6 +534,11 @@ export class Server implements AsyncDisposable {
     if (forever !== undefined && !forever.done() && !this.#loop.isClosed()) {
       forever.setResult();
     }
+    // Given-up handshakes were kept open to count them while accepting;
+    // now close them (Deno still holds each socket until its peer leaves).
+    for (const client of [...this.#clients]) {
+      if (client.phase === "given up") client.writer.abort();
+    }
     this.#maybeClosed();
   }
 
@@ -412,7 +548,7 @@ export class Server implements AsyncDisposable {
    * `close_clients()`.
    */
   closeClients(): void {
-    for (const client of [...this.#clients]) client.writer.close();
+    for (const client of [...this.#clients]) this.#end(client, false);
   }
 
   /**
@@ -420,7 +556,7 @@ export class Server implements AsyncDisposable {
    * (3.13): `abort_clients()`.
    */
   abortClients(): void {
-    for (const client of [...this.#clients]) client.writer.abort();
+    for (const client of [...this.#clients]) this.#end(client, true);
   }
 
   /**
@@ -469,7 +605,16 @@ export class Server implements AsyncDisposable {
   async #acceptLoop(listener: Deno.Listener): Promise<void> {
     try {
       while (this.#listener === listener) {
-        if (this.#clients.size >= this.#settings.maxConnections) {
+        if (!this.#roomToAccept()) {
+          if (this.#settings.tls) {
+            // Timed-out handshakes count until Deno releases their sockets.
+            this.#report("handshakes", {
+              message:
+                `Server at maxHandshakes (${this.#settings.maxHandshakes}): accepting paused`,
+              timedOut: this.#givenUp,
+              server: this,
+            });
+          }
           this.#room = this.#loop.createFuture<void>();
           await this.#room;
           continue;
@@ -490,13 +635,36 @@ export class Server implements AsyncDisposable {
             throw error;
           }
           if (this.#listener !== listener) return;
-          // Out of file descriptors, say: tell, pause, retry (asyncio).
-          this.#loop.callExceptionHandler({
-            message: "Cannot accept connection: retrying in 1 s",
-            exception: error,
-            server: this,
-          });
-          await sleep(ACCEPT_RETRY_DELAY);
+          if (error instanceof Deno.errors.BadResource) {
+            // The listener was closed under us: nothing more to accept.
+            this.#loop.callExceptionHandler({
+              message: "Cannot accept connection: the listener is closed",
+              exception: error,
+              server: this,
+            });
+            return;
+          }
+          if (isExhaustion(error)) {
+            // Out of descriptors or memory: tell, pause, retry (asyncio).
+            this.#report("exhausted", {
+              message: `Cannot accept connection: retrying in ${
+                ACCEPT_RETRY_DELAY / 1000
+              } s`,
+              exception: error,
+              server: this,
+            });
+            await sleep(ACCEPT_RETRY_DELAY);
+          } else if (!isConnectionError(error)) {
+            // Unknown, so reported; but it concerns one connection as far
+            // as we know, so the next is accepted at once.
+            this.#report("accept", {
+              message: "Cannot accept connection: skipped",
+              exception: error,
+              server: this,
+            });
+          }
+          // A connection reset or aborted before we took it is skipped
+          // silently and at once, as asyncio does.
           continue;
         }
         this.#attach(conn);
@@ -531,27 +699,60 @@ export class Server implements AsyncDisposable {
     return future;
   }
 
+  /**
+   * Whether the accept loop may accept: fewer TLS connections than
+   * `maxHandshakes` are unserved, or, for plain connections, none waits
+   * for room (so that at most one is held beyond `maxConnections`).
+   */
+  #roomToAccept(): boolean {
+    const unserved = this.#clients.size - this.#served.size;
+    return unserved < (this.#settings.tls ? this.#settings.maxHandshakes : 1);
+  }
+
+  #wakeAcceptLoop(): void {
+    const room = this.#room;
+    if (room === undefined || !this.#roomToAccept()) return;
+    this.#room = undefined;
+    if (!room.done() && !this.#loop.isClosed()) room.setResult();
+  }
+
   #attach(conn: Deno.Conn): void {
-    const [reader, writer] = streamsOver(conn, this.#settings.streams);
-    const client: Client = { writer, holds: 1 };
-    this.#clients.add(client);
-    const release = (): void => {
-      if (--client.holds === 0) this.#detach(client);
-    };
-    writerHooks.onClosed(writer, release);
+    const loop = this.#loop;
+    const endpoint = new Endpoint(conn, () => loop.time());
+    const [reader, writer] = streamsOver(
+      conn,
+      this.#settings.streams,
+      endpoint,
+    );
     const peer = describeAddr(writer.getExtraInfo<Deno.Addr>("peername"));
-    const task = this.#loop.createTask(
-      () => this.#serve(conn, reader, writer, client, release),
+    const tls = this.#settings.tls && isTls(conn);
+    const client: Client = {
+      writer,
+      endpoint,
+      peer,
+      holds: tls ? 2 : 1,
+      phase: tls ? "handshake" : "waiting",
+      handshaking: tls,
+      wait: undefined,
+      evicted: false,
+      idleTimer: undefined,
+    };
+    this.#clients.add(client);
+    writerHooks.onClosed(writer, () => this.#release(client));
+    if (tls) this.#handshake(client, conn as Deno.TlsConn);
+    else if (this.#hasRoom()) this.#serveNow(client);
+    const task = loop.createTask(
+      () => this.#serve(client, reader, writer),
       { name: `Client ${peer}` },
     );
     task.addDoneCallback((done) => {
       if (done.cancelled()) {
-        writer.close();
+        this.#end(client, false);
         return;
       }
       const error = done.exception();
       if (error !== undefined) {
-        this.#loop.callExceptionHandler({
+        loop.callExceptionHandler({
           message: "Unhandled exception in client handler (onClient)",
           exception: error,
           peername: peer,
@@ -564,52 +765,41 @@ export class Server implements AsyncDisposable {
     });
   }
 
+  /**
+   * Starts the TLS handshake at once (so that its settling is seen even
+   * if the client's task is cancelled meanwhile); the slot it holds is
+   * released only once the handshake settles, when Deno can release its
+   * socket.
+   */
+  #handshake(client: Client, conn: Deno.TlsConn): void {
+    const loop = this.#loop;
+    const done = loop.createFuture<void>();
+    client.wait = done;
+    conn.handshake().then(
+      () => {
+        if (!done.done() && !loop.isClosed()) done.setResult();
+      },
+      (error) => {
+        if (!done.done() && !loop.isClosed()) done.setException(error);
+      },
+    ).finally(() => {
+      client.handshaking = false;
+      // Given up: now that the handshake settled, closing frees it.
+      if (client.phase === "given up") client.writer.abort();
+      this.#release(client);
+    });
+  }
+
   /** Runs the handler; resolves to whether the connection closes now. */
   async #serve(
-    conn: Deno.Conn,
+    client: Client,
     reader: StreamReader,
     writer: StreamWriter,
-    client: Client,
-    release: () => void,
   ): Promise<boolean> {
-    if (this.#settings.tls && "handshake" in conn) {
-      client.holds++;
-      const loop = this.#loop;
-      const done = loop.createFuture<void>();
-      (conn as Deno.TlsConn).handshake().then(
-        () => {
-          if (!done.done() && !loop.isClosed()) done.setResult();
-        },
-        (error) => {
-          if (!done.done() && !loop.isClosed()) done.setException(error);
-        },
-      ).finally(release);
-      const ms = this.#settings.tlsHandshakeTimeout;
-      const timer = loop.callLater(ms, () => {
-        if (!done.done()) {
-          done.setException(
-            new TimeoutError(`TLS handshake timed out after ${ms} ms`),
-          );
-        }
-      });
-      try {
-        await done;
-      } catch (error) {
-        if (error instanceof CancelledError) throw error;
-        // A failed handshake never reaches the handler (asyncio logs it
-        // in debug mode only).
-        if (loop.getDebug()) {
-          loop.callExceptionHandler({
-            message: "TLS handshake failed",
-            exception: error,
-          });
-        }
-        writer.abort();
-        return false;
-      } finally {
-        timer.cancel();
-      }
+    if (client.phase === "handshake") {
+      if (!(await this.#handshaken(client))) return false;
     }
+    if (client.phase === "waiting") await this.#admit(client);
     const result = this.#onClient(reader, writer);
     if (
       result === null ||
@@ -622,17 +812,246 @@ export class Server implements AsyncDisposable {
     return true;
   }
 
+  /** Waits for the handshake, or its timeout; resolves to whether it is done. */
+  async #handshaken(client: Client): Promise<boolean> {
+    const loop = this.#loop;
+    const done = client.wait!;
+    const ms = this.#settings.tlsHandshakeTimeout;
+    const timer = loop.callLater(ms, () => {
+      if (!done.done()) {
+        done.setException(
+          new TimeoutError(`TLS handshake timed out after ${ms} ms`),
+        );
+      }
+    });
+    try {
+      await done;
+      client.phase = "waiting";
+      return true;
+    } catch (error) {
+      if (error instanceof CancelledError) throw error;
+      // A failed handshake never reaches the handler (asyncio logs it in
+      // debug mode only).
+      if (loop.getDebug()) {
+        loop.callExceptionHandler({
+          message: "TLS handshake failed",
+          exception: error,
+          peername: client.peer,
+        });
+      }
+      if (client.phase === "handshake") this.#end(client, true);
+      return false;
+    } finally {
+      timer.cancel();
+      client.wait = undefined;
+    }
+  }
+
+  /** Waits for room under maxConnections, then marks the client served. */
+  async #admit(client: Client): Promise<void> {
+    if (this.#hasRoom()) {
+      this.#serveNow(client);
+      return;
+    }
+    const admission = this.#loop.createFuture<void>();
+    client.wait = admission;
+    this.#queue.push(client);
+    this.#makeRoom();
+    try {
+      await admission;
+    } finally {
+      client.wait = undefined;
+      const i = this.#queue.indexOf(client);
+      if (i >= 0) this.#queue.splice(i, 1);
+    }
+  }
+
+  /** Whether a client may be served now, ahead of nobody. */
+  #hasRoom(): boolean {
+    return this.#queue.length === 0 &&
+      this.#served.size < this.#settings.maxConnections;
+  }
+
+  #serveNow(client: Client): void {
+    client.phase = "served";
+    this.#served.add(client);
+    const admission = client.wait;
+    if (admission !== undefined && !admission.done()) admission.setResult();
+    const ms = this.#settings.idleTimeout;
+    if (ms !== Infinity) this.#watchIdle(client, ms);
+    this.#wakeAcceptLoop();
+  }
+
+  /**
+   * Serves the waiting clients as room frees up; at the cap, closes the
+   * connection idle longest for each client still waiting (unless
+   * `closeIdleAtCap` is off), and says so, at most every 10 s.
+   */
+  #makeRoom(): void {
+    if (this.#loop.isClosed()) return;
+    const { maxConnections, closeIdleAtCap } = this.#settings;
+    while (this.#queue.length > 0 && this.#served.size < maxConnections) {
+      this.#serveNow(this.#queue.shift()!);
+    }
+    if (this.#queue.length === 0) {
+      this.#recheck?.cancel();
+      this.#recheck = undefined;
+      return;
+    }
+    let needed = this.#queue.length - this.#evicting;
+    const now = this.#loop.time();
+    while (needed > 0 && closeIdleAtCap) {
+      const idlest = this.#idlest(now);
+      if (idlest === undefined) break;
+      idlest.evicted = true;
+      this.#evicting++;
+      needed--;
+      this.#report("full", {
+        message:
+          `Server at maxConnections (${maxConnections}): closing the connection idle longest to make room`,
+        peername: idlest.peer,
+        idle: idlest.endpoint.idleFor(now),
+        server: this,
+      });
+      idlest.writer.abort();
+    }
+    if (needed <= 0) return;
+    this.#report("full", {
+      message:
+        `Server at maxConnections (${maxConnections}): new connections wait${
+          closeIdleAtCap ? "; none is idle" : ""
+        }`,
+      waiting: this.#queue.length,
+      server: this,
+    });
+    // A connection may turn idle without any event here: look again.
+    if (closeIdleAtCap && this.#recheck === undefined) {
+      this.#recheck = this.#loop.callLater(ROOM_RECHECK_DELAY, () => {
+        this.#recheck = undefined;
+        this.#makeRoom();
+      });
+    }
+  }
+
+  /** The served connection idle longest that closing would free. */
+  #idlest(now: number): Client | undefined {
+    let idlest: Client | undefined;
+    let longest = -1;
+    for (const client of this.#served) {
+      if (client.evicted || !this.#closable(client)) continue;
+      const endpoint = client.endpoint;
+      if (!endpoint.waiting) continue;
+      const idle = endpoint.idleFor(now);
+      if (idle > longest) {
+        longest = idle;
+        idlest = client;
+      }
+    }
+    return idlest;
+  }
+
+  /**
+   * Whether closing a connection now releases its socket. Deno keeps the
+   * socket of a TLS connection closed while a write waits on the peer
+   * until the peer reads or leaves, out of our sight: such a connection
+   * keeps its slot, so that the cap bounds what is really open.
+   */
+  #closable(client: Client): boolean {
+    return !client.writer.isClosing() &&
+      !(client.endpoint.tls && client.endpoint.writing);
+  }
+
+  /** Closes a served connection once it has been idle `ms`. */
+  #watchIdle(client: Client, ms: number): void {
+    client.idleTimer = this.#loop.callLater(ms, () => {
+      client.idleTimer = undefined;
+      if (client.phase !== "served" || client.writer.isClosing()) return;
+      const endpoint = client.endpoint;
+      const idle = endpoint.waiting ? endpoint.idleFor(this.#loop.time()) : 0;
+      if (idle < ms || !this.#closable(client)) {
+        this.#watchIdle(client, idle > 0 && idle < ms ? ms - idle : ms);
+        return;
+      }
+      if (this.#loop.getDebug()) {
+        this.#loop.callExceptionHandler({
+          message: `Closing connection idle for ${idle} ms (idleTimeout)`,
+          peername: client.peer,
+          server: this,
+        });
+      }
+      client.writer.abort();
+    });
+  }
+
+  /**
+   * Ends a connection for closeClients() (gracefully) or abortClients():
+   * a TLS handshake in progress is given up instead; Deno would keep its
+   * socket anyway.
+   */
+  #end(client: Client, abort: boolean): void {
+    if (client.phase === "handshake") this.#giveUp(client);
+    else if (client.phase === "given up") return;
+    else if (abort) client.writer.abort();
+    else client.writer.close();
+  }
+
+  /**
+   * The client will never be served. If its handshake is still pending and
+   * the server accepts, it stays open and keeps its slot until the
+   * handshake settles (closing it now would not release its socket, and
+   * would hide when Deno does); otherwise it is closed.
+   */
+  #giveUp(client: Client): void {
+    client.wait?.cancel();
+    client.phase = "given up";
+    this.#givenUp++;
+    if (!client.handshaking || this.#listener === undefined) {
+      client.writer.abort();
+    }
+  }
+
+  #release(client: Client): void {
+    if (--client.holds === 0) this.#detach(client);
+  }
+
   #detach(client: Client): void {
     this.#clients.delete(client);
-    const room = this.#room;
-    if (
-      room !== undefined &&
-      this.#clients.size < this.#settings.maxConnections
-    ) {
-      this.#room = undefined;
-      if (!room.done() && !this.#loop.isClosed()) room.setResult();
+    client.idleTimer?.cancel();
+    client.idleTimer = undefined;
+    if (client.phase === "given up") this.#givenUp--;
+    if (client.evicted) this.#evicting--;
+    // A client still waiting for room is gone: its task ends, cancelled.
+    client.wait?.cancel();
+    const i = this.#queue.indexOf(client);
+    if (i >= 0) this.#queue.splice(i, 1);
+    if (this.#served.delete(client) || this.#queue.length > 0) {
+      this.#makeRoom();
     }
+    this.#wakeAcceptLoop();
     this.#maybeClosed();
+  }
+
+  /**
+   * Reports through the loop's exception handler at most once per
+   * REPORT_INTERVAL for each `kind`, saying how many were held back.
+   */
+  #report(kind: string, context: ExceptionContext): void {
+    if (this.#loop.isClosed()) return;
+    const now = this.#loop.time();
+    const state = this.#reports.get(kind);
+    if (state !== undefined && now < state.next) {
+      state.held++;
+      return;
+    }
+    const held = state?.held ?? 0;
+    this.#reports.set(kind, { next: now + REPORT_INTERVAL, held: 0 });
+    this.#loop.callExceptionHandler(
+      held === 0 ? context : {
+        ...context,
+        message:
+          `${context.message} (${held} more like it since the last report)`,
+      },
+    );
   }
 
   /** Wakes waitClosed() once closed, with no connection and no accept left. */
@@ -650,4 +1069,21 @@ export class Server implements AsyncDisposable {
       if (!waiter.done() && !waiter.getLoop().isClosed()) waiter.setResult();
     }
   }
+}
+
+/** Whether an accept error means the process is out of something. */
+function isExhaustion(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === "string") return EXHAUSTED_CODES.has(code);
+  return error instanceof Error && EXHAUSTED_ERRNOS.test(error.message);
+}
+
+/**
+ * Whether an accept error concerns only the connection being accepted: it
+ * was reset or aborted before we took it (Linux reports ENOTCONN then).
+ */
+function isConnectionError(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected;
 }

@@ -15,8 +15,10 @@ import {
   startServer,
   type StreamReader,
   type StreamWriter,
+  timeout,
 } from "../mod.ts";
 import { waitAllTasksBlocked } from "../src/testing.ts";
+import { resetClients } from "./reliability/_clients.ts";
 
 function portOf(server: Server): number {
   return (server.addr as Deno.NetAddr).port;
@@ -345,12 +347,13 @@ Deno.test("Server.startServing() starts a server created with startServing: fals
   });
 });
 
-Deno.test("startServer() with maxConnections serves the next client once one leaves", async () => {
+Deno.test("startServer() with maxConnections and closeIdleAtCap: false serves the next client once one leaves", async () => {
   await virtual(async () => {
+    const errors = captureErrors();
     const server = await startServer(async (reader, writer) => {
       writer.write("served\n");
       await reader.read();
-    }, { hostname: HOST, port: 0, maxConnections: 2 });
+    }, { hostname: HOST, port: 0, maxConnections: 2, closeIdleAtCap: false });
     const a = await connect(server);
     const b = await connect(server);
     const c = await connect(server);
@@ -359,6 +362,9 @@ Deno.test("startServer() with maxConnections serves the next client once one lea
     const third = createTask(() => c[0].readLine());
     await sleep(50);
     assert.ok(!third.done());
+    assert.deepEqual(errors.map((e) => e.message), [
+      "Server at maxConnections (2): new connections wait",
+    ]);
     a[1].close();
     assert.equal(text(await third), "served\n");
     for (const [, writer] of [a, b, c]) {
@@ -391,6 +397,33 @@ Deno.test("startServer() checks its arguments before listening", async () => {
         tlsHandshakeTimeout: 0,
       }),
       RangeError,
+    );
+    await assert.rejects(
+      startServer(() => {}, { hostname: HOST, port: 0, maxHandshakes: 1.5 }),
+      /maxHandshakes must be a positive integer or Infinity, got 1.5/,
+    );
+    await assert.rejects(
+      startServer(() => {}, { hostname: HOST, port: 0, idleTimeout: -1 }),
+      /idleTimeout must be > 0 ms, got -1/,
+    );
+    await assert.rejects(
+      startServer(() => {}, {
+        hostname: HOST,
+        port: 0,
+        idleTimeout: "5" as unknown as number,
+      }),
+      (error) =>
+        error instanceof TypeError &&
+        error.message ===
+          "Cannot start server: expected idleTimeout to be a number, got string",
+    );
+    await assert.rejects(
+      startServer(() => {}, {
+        hostname: HOST,
+        port: 0,
+        closeIdleAtCap: "yes" as unknown as boolean,
+      }),
+      TypeError,
     );
   });
 });
@@ -526,5 +559,259 @@ Deno.test("Server handler tasks are named after their peer", async () => {
     server.close();
     await server.waitClosed();
     await waitAllTasksBlocked();
+  });
+});
+
+Deno.test("startServer() skips connections reset before accept and serves the next at once", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const server = await startServer(echo, {
+      hostname: HOST,
+      port: 0,
+      startServing: false,
+    });
+    // Twenty clients connect and reset (RST) while nobody accepts: the
+    // kernel queues them, and accept() fails for each (ENOTCONN on Linux).
+    await resetClients(portOf(server), 20);
+    const [reader, writer] = await connect(server);
+    const loop = getRunningLoop();
+    const start = loop.time();
+    await server.startServing();
+    writer.write("served\n");
+    assert.equal(text(await reader.readLine()), "served\n");
+    // Skipped at once: no pause (virtual time would show 1 s per error).
+    assert.ok(loop.time() - start < 50, `took ${loop.time() - start} ms`);
+    assert.deepEqual(errors, []);
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+/**
+ * A listener whose accept() fails as scripted, then waits until closed; it
+ * records the loop time of each accept() call.
+ */
+function scriptedListener(failures: Error[]) {
+  const calls: number[] = [];
+  let closed: (() => void) | undefined;
+  const listener = {
+    addr: { transport: "tcp", hostname: HOST, port: 1 } as Deno.NetAddr,
+    accept(): Promise<Deno.Conn> {
+      calls.push(getRunningLoop().time());
+      const failure = failures.shift();
+      if (failure !== undefined) return Promise.reject(failure);
+      return new Promise((_, reject) => {
+        closed = () =>
+          reject(new Deno.errors.BadResource("Listener has been closed"));
+      });
+    },
+    close: () => closed?.(),
+  };
+  return { listener: listener as unknown as Deno.Listener, calls };
+}
+
+function osError(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+Deno.test("Server pauses 1 s after running out of descriptors, reporting it at most every 10 s", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const emfile = () => osError("Too many open files (os error 24)", "EMFILE");
+    const { listener, calls } = scriptedListener([
+      osError("Too many open files in system (os error 23)", "ENFILE"),
+      new Error("No buffer space available (os error 105)"), // no code
+      osError("Cannot allocate memory (os error 12)", "ENOMEM"),
+      ...Array.from({ length: 9 }, emfile),
+    ]);
+    const server = new Server(listener, echo);
+    await sleep(12_500);
+    // Twelve failures, a 1 s pause after each, then a pending accept.
+    assert.deepEqual(calls, Array.from({ length: 13 }, (_, i) => i * 1000));
+    assert.deepEqual(errors.map((e) => e.message), [
+      "Cannot accept connection: retrying in 1 s",
+      "Cannot accept connection: retrying in 1 s (9 more like it since the last report)",
+    ]);
+    assert.equal(errors[0].server, server);
+    assert.equal((errors[1].exception as Error).message, emfile().message);
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("Server reports an unknown accept error (rate-limited) and accepts the next at once", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const { listener, calls } = scriptedListener([
+      osError("Protocol error (os error 71)", "EPROTO"),
+      osError("Protocol error (os error 71)", "EPROTO"),
+      Object.assign(new Deno.errors.ConnectionAborted("aborted"), {
+        code: "ECONNABORTED",
+      }),
+    ]);
+    const server = new Server(listener, echo);
+    await sleep(100);
+    assert.deepEqual(calls, [0, 0, 0, 0]);
+    assert.deepEqual(errors.map((e) => e.message), [
+      "Cannot accept connection: skipped",
+    ]);
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("new Server() closes, reporting it, when its listener is closed under it", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const listener = Deno.listen({ hostname: HOST, port: 0 });
+    const server = new Server(listener, echo);
+    await sleep(10);
+    listener.close();
+    await server.waitClosed();
+    assert.ok(!server.isServing());
+    assert.equal(errors.length, 1);
+    assert.equal(
+      errors[0].message,
+      "Cannot accept connection: the listener is closed",
+    );
+    assert.ok(errors[0].exception instanceof Deno.errors.BadResource);
+  });
+});
+
+/** Serves "served\n", then reads until the end; records each end. */
+function greetThenRead(ends: string[]) {
+  return async (reader: StreamReader, writer: StreamWriter) => {
+    const port = writer.getExtraInfo<Deno.NetAddr>("peername")!.port;
+    writer.write("served\n");
+    await reader.read();
+    ends.push(`${port} ended`);
+  };
+}
+
+async function served(server: Server) {
+  const [reader, writer] = await connect(server);
+  assert.equal(
+    text(await timeout(60_000, () => reader.readLine())),
+    "served\n",
+  );
+  const port = (writer.getExtraInfo<Deno.NetAddr>("sockname")!).port;
+  return { reader, writer, port };
+}
+
+Deno.test("startServer() at maxConnections closes the connection idle longest to make room, and says so", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const ends: string[] = [];
+    const server = await startServer(greetThenRead(ends), {
+      hostname: HOST,
+      port: 0,
+      maxConnections: 2,
+    });
+    const a = await served(server);
+    await sleep(1000);
+    const b = await served(server);
+    await sleep(1000);
+    // c finds both slots taken: a, idle longest, makes room.
+    const c = await served(server);
+    assert.equal((await timeout(1000, () => a.reader.read())).length, 0);
+    assert.deepEqual(ends, [`${a.port} ended`]);
+    assert.equal(errors.length, 1);
+    assert.equal(
+      errors[0].message,
+      "Server at maxConnections (2): closing the connection idle longest to make room",
+    );
+    assert.equal(errors[0].peername, `${HOST}:${a.port}`);
+    assert.equal(errors[0].idle, 2000);
+    // b sends a byte a second later, so c is now idle longest; the
+    // report is not repeated within 10 s.
+    await sleep(1000);
+    b.writer.write("still here");
+    await sleep(10);
+    const d = await served(server);
+    assert.equal((await timeout(1000, () => c.reader.read())).length, 0);
+    assert.deepEqual(ends, [`${a.port} ended`, `${c.port} ended`]);
+    assert.equal(errors.length, 1);
+    for (const { writer } of [a, b, c, d]) {
+      writer.close();
+      await writer.waitClosed();
+    }
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("startServer() at maxConnections with nobody idle: the new client waits until one turns idle", async () => {
+  await virtual(async () => {
+    const errors = captureErrors();
+    const server = await startServer(async (reader, writer) => {
+      writer.write("served\n");
+      await sleep(2000); // busy: neither reading nor writing
+      await reader.read();
+    }, { hostname: HOST, port: 0, maxConnections: 1 });
+    const loop = getRunningLoop();
+    const a = await served(server);
+    const start = loop.time();
+    const b = createTask(() => served(server));
+    await sleep(1000);
+    assert.ok(!b.done());
+    assert.deepEqual(errors.map((e) => e.message), [
+      "Server at maxConnections (1): new connections wait; none is idle",
+    ]);
+    // At 2 s a starts reading, so it is idle: it makes room within 250 ms.
+    const { writer } = await b;
+    const waited = loop.time() - start;
+    assert.ok(waited >= 2000 && waited <= 2250, `waited ${waited} ms`);
+    assert.equal((await a.reader.read()).length, 0);
+    for (const w of [a.writer, writer]) {
+      w.close();
+      await w.waitClosed();
+    }
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("startServer() with idleTimeout closes a connection that waits on its peer that long", async () => {
+  await virtual(async () => {
+    const loop = getRunningLoop();
+    const ends: number[] = [];
+    const server = await startServer(async (reader, writer) => {
+      for await (const line of reader) {
+        writer.write(line);
+        await writer.drain();
+      }
+      ends.push(loop.time());
+    }, { hostname: HOST, port: 0, idleTimeout: 5000 });
+    const [reader, writer] = await connect(server);
+    const start = loop.time();
+    writer.write("a\n");
+    assert.equal(text(await reader.readLine()), "a\n");
+    await sleep(4000);
+    writer.write("b\n"); // progress: the 5 s start again
+    assert.equal(text(await reader.readLine()), "b\n");
+    assert.equal((await timeout(60_000, () => reader.read())).length, 0);
+    assert.deepEqual(ends.map((t) => t - start), [9000]);
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("startServer() with idleTimeout leaves a busy handler alone", async () => {
+  await virtual(async () => {
+    const server = await startServer(async (reader, writer) => {
+      await sleep(20_000); // working, not waiting on the peer
+      writer.write("done\n");
+      await reader.read();
+    }, { hostname: HOST, port: 0, idleTimeout: 1000 });
+    const [reader, writer] = await connect(server);
+    assert.equal(text(await reader.readLine()), "done\n");
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
   });
 });
