@@ -138,7 +138,6 @@ let readerInternals: {
     onError: (e: unknown) => void,
   ): boolean;
   lost(reader: StreamReader, error: unknown, failed: boolean): void;
-  pending(reader: StreamReader): Promise<void> | undefined;
 };
 
 /**
@@ -936,7 +935,6 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
           reader.#wake();
         }
       },
-      pending: (reader) => reader.#pending,
     };
   }
 }
@@ -1080,7 +1078,6 @@ export class StreamWriter implements AsyncDisposable {
   #eofSent = false;
   #failed = false;
   #error: unknown = undefined;
-  #settling = false;
   #drainWaiters: Future<void>[] = [];
   #closeWaiters: Future<void>[] = [];
   #closeListeners: (() => void)[] = [];
@@ -1587,24 +1584,16 @@ export class StreamWriter implements AsyncDisposable {
     this.#checkSettled();
   }
 
-  /** Once closed, waits for the reads and writes in flight to settle. */
+  /**
+   * Once closed, waits for the writes in flight to settle. A read in
+   * flight is not waited for: the close interrupts it on Deno's next turn
+   * and the reader takes its end as EOF, so the close is done within an
+   * iteration, as asyncio's.
+   */
   #checkSettled(): void {
-    if (this.#state !== CLOSED || this.#settling) return;
+    if (this.#state !== CLOSED) return;
     if (this.#writing || this.#eofOp !== undefined) {
       this.#updateHold();
-      return;
-    }
-    const read = this.#linked
-      ? readerInternals.pending(this.#reader!)
-      : undefined;
-    if (read !== undefined) {
-      this.#settling = true;
-      this.#updateHold();
-      const again = (): void => {
-        this.#settling = false;
-        this.#checkSettled();
-      };
-      read.then(again, again);
       return;
     }
     this.#state = DONE;

@@ -815,3 +815,35 @@ Deno.test("startServer() with idleTimeout leaves a busy handler alone", async ()
     await server.waitClosed();
   });
 });
+
+for (const mode of ["closeClients", "abortClients"] as const) {
+  Deno.test(`Server.${mode}(): waitClosed() is done within two iterations, as asyncio's`, async () => {
+    await virtual(async () => {
+      const server = await startServer(async (reader) => {
+        await reader.read(); // until the connection ends
+      }, { hostname: HOST, port: 0 });
+      const { port } = server.addr as Deno.NetAddr;
+      const clients = await gather(
+        Array.from(
+          { length: 3 },
+          () => () => openConnection({ hostname: HOST, port }),
+        ),
+      );
+      await sleep(10);
+      server.close();
+      await sleep(10); // the listener's own release needs Deno's turn
+      server[mode]();
+      let iterations = 0;
+      const closed = server.waitClosed().then(() => iterations);
+      while (iterations < 10) {
+        await sleep(0);
+        iterations++;
+      }
+      assert.ok((await closed) <= 2, `took ${await closed} iterations`);
+      for (const [, writer] of clients) {
+        writer.close();
+        await writer.waitClosed();
+      }
+    });
+  });
+}
