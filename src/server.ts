@@ -114,6 +114,16 @@ export interface ServerOptions extends StreamOptions {
    * served connections are not affected.
    */
   maxHandshakes?: number;
+  /**
+   * For a Unix socket: remove its file when the server closes (the
+   * default), but only if it is still the socket the server bound (same
+   * device and inode), not one another server put there since; `false`
+   * keeps the file. asyncio (3.13): `cleanup_socket`. Deno removes the
+   * path itself as it closes a listener, so a file to keep is linked to
+   * `PATH.kept` and back: that needs `--allow-read` and `--allow-write`
+   * for `PATH.kept` too.
+   */
+  cleanupSocket?: boolean;
 }
 
 /** `startServer` options for TCP: `Deno.listen`'s, and the server's. */
@@ -124,8 +134,9 @@ export type TcpServerOptions = Deno.TcpListenOptions & ServerOptions & {
 
 /**
  * `startServer` options for a Unix socket: `Deno.listen`'s. A stale
- * socket file at `path` is removed first, as asyncio does; Deno removes
- * the file when the server closes.
+ * socket file at `path` is removed first, as asyncio does; the file is
+ * removed when the server closes, if it is still the server's (see
+ * `cleanupSocket`).
  */
 export type UnixServerOptions = Deno.UnixListenOptions & ServerOptions & {
   /** A Unix domain socket. */
@@ -151,6 +162,7 @@ interface Settings {
   readonly idleTimeout: number;
   readonly tlsHandshakeTimeout: number;
   readonly maxHandshakes: number;
+  readonly cleanupSocket: boolean;
   readonly tls: boolean;
 }
 
@@ -248,6 +260,7 @@ export async function startServer(
     idleTimeout,
     tlsHandshakeTimeout,
     maxHandshakes,
+    cleanupSocket,
     ...listenOptions
   } = options;
   serverSettings(options, false); // before anything is opened
@@ -272,10 +285,49 @@ export async function startServer(
     idleTimeout,
     tlsHandshakeTimeout,
     maxHandshakes,
+    cleanupSocket,
     startServing,
     tls,
   });
   return server;
+}
+
+/** A Unix socket's file: where, and which (device and inode). */
+interface SocketFile {
+  readonly path: string;
+  readonly dev: number;
+  readonly ino: number | null;
+}
+
+function socketFileOf(addr: Deno.Addr): SocketFile | undefined {
+  if (addr.transport !== "unix" || !addr.path) return undefined;
+  try {
+    const info = Deno.lstatSync(addr.path);
+    return { path: addr.path, dev: info.dev, ino: info.ino };
+  } catch {
+    return undefined; // gone, or not ours to read: nothing to protect
+  }
+}
+
+/**
+ * Hard-links the file at `file.path` aside if it must outlive the
+ * listener's close: another file is there now, or `cleanup` is off.
+ *
+ * @returns The path it was linked to, or `undefined` if nothing to keep.
+ */
+function keepAside(file: SocketFile, cleanup: boolean): string | undefined {
+  let now: Deno.FileInfo;
+  try {
+    now = Deno.lstatSync(file.path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  const ours = now.dev === file.dev && now.ino === file.ino;
+  if (ours && cleanup) return undefined;
+  const aside = `${file.path}.kept`;
+  Deno.linkSync(file.path, aside);
+  return aside;
 }
 
 function removeStaleSocket(path: string): void {
@@ -291,12 +343,8 @@ function serverSettings(
   tls: boolean,
 ): Settings {
   checkStreamOptions(options);
-  const closeIdleAtCap = options.closeIdleAtCap ?? true;
-  if (typeof closeIdleAtCap !== "boolean") {
-    throw new TypeError(
-      `Cannot start server: expected closeIdleAtCap to be a boolean, got ${typeof closeIdleAtCap}`,
-    );
-  }
+  const closeIdleAtCap = flag("closeIdleAtCap", options.closeIdleAtCap);
+  const cleanupSocket = flag("cleanupSocket", options.cleanupSocket);
   return {
     streams: {
       limit: options.limit,
@@ -317,8 +365,20 @@ function serverSettings(
       "maxHandshakes",
       options.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES,
     ),
+    cleanupSocket,
     tls: tls || options.tls === true,
   };
+}
+
+/** An optional boolean, `true` by default, checked. */
+function flag(name: string, value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== "boolean") {
+    throw new TypeError(
+      `Cannot start server: expected ${name} to be a boolean, got ${typeof value}`,
+    );
+  }
+  return value;
 }
 
 /** A positive integer or Infinity, checked. */
@@ -376,6 +436,8 @@ function duration(name: string, value: unknown): number {
 export class Server implements AsyncDisposable {
   #loop: AbstractEventLoop;
   #listener: Deno.Listener | undefined;
+  // A Unix listener's file as bound, to remove it only if it is still ours.
+  #socketFile: SocketFile | undefined;
   #addr: Deno.Addr;
   #onClient: ClientConnectedCallback;
   #settings: Settings;
@@ -429,6 +491,7 @@ export class Server implements AsyncDisposable {
     this.#loop = getRunningLoop();
     this.#listener = listener;
     this.#addr = listener.addr;
+    this.#socketFile = socketFileOf(listener.addr);
     this.#onClient = onClient;
     if (options?.startServing !== false) this.#startServing();
   }
@@ -519,11 +582,7 @@ export class Server implements AsyncDisposable {
     if (listener === undefined) return;
     this.#listener = undefined;
     this.#serving = false;
-    try {
-      listener.close();
-    } catch {
-      // Already closed.
-    }
+    this.#closeListener(listener);
     const task = this.#acceptTask;
     this.#acceptTask = undefined;
     if (task !== undefined && !task.done() && task !== currentTask()) {
@@ -540,6 +599,50 @@ export class Server implements AsyncDisposable {
       if (client.phase === "given up") client.writer.abort();
     }
     this.#maybeClosed();
+  }
+
+  /**
+   * Closes the listener. Deno unlinks a Unix listener's path as it closes
+   * it, whatever file is there by then; asyncio removes the file only if
+   * it is still the socket it bound, and not at all with
+   * `cleanup_socket=False`. So a file that must stay is hard-linked to
+   * `PATH.kept` first and put back after: that needs read and write
+   * permission for `PATH.kept`, and without it the loss is reported.
+   */
+  #closeListener(listener: Deno.Listener): void {
+    const file = this.#socketFile;
+    let aside: string | undefined;
+    if (file !== undefined) {
+      try {
+        aside = keepAside(file, this.#settings.cleanupSocket);
+      } catch (error) {
+        this.#loop.callExceptionHandler({
+          message: `Cannot keep the socket file ${file.path}: Deno removes ` +
+            `it as the server closes, and putting it aside needs ` +
+            `--allow-read and --allow-write for ${file.path}.kept`,
+          exception: error,
+          server: this,
+        });
+      }
+    }
+    try {
+      listener.close();
+    } catch {
+      // Already closed.
+    }
+    if (aside !== undefined) {
+      try {
+        Deno.renameSync(aside, file!.path);
+      } catch (error) {
+        this.#loop.callExceptionHandler({
+          message: `Cannot put the socket file ${
+            file!.path
+          } back from ${aside}`,
+          exception: error,
+          server: this,
+        });
+      }
+    }
   }
 
   /**

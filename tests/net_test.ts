@@ -418,6 +418,70 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "Server.close() over a Unix socket removes the file only if it is still its own",
+  ignore: !unixGranted,
+  async fn() {
+    await virtual(async () => {
+      const first = await startServer(() => {}, {
+        transport: "unix",
+        path: UNIX_PATH,
+      });
+      // Another server takes the path over: the first one's close must
+      // leave the second one's file in place (asyncio compares the inode).
+      const second = await startServer(async (reader) => {
+        await reader.read(); // until the client leaves
+      }, { transport: "unix", path: UNIX_PATH });
+      const secondFile = Deno.lstatSync(UNIX_PATH).ino;
+      first.close();
+      await first.waitClosed();
+      assert.equal(Deno.lstatSync(UNIX_PATH).ino, secondFile);
+      const [, writer] = await openConnection({
+        transport: "unix",
+        path: UNIX_PATH,
+      });
+      writer.close();
+      await writer.waitClosed();
+      second.close();
+      await second.waitClosed();
+      assert.throws(() => Deno.lstatSync(UNIX_PATH), Deno.errors.NotFound);
+      assert.throws(
+        () => Deno.lstatSync(`${UNIX_PATH}.kept`),
+        Deno.errors.NotFound,
+      );
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "Server with cleanupSocket: false keeps its Unix socket file, as asyncio 3.13",
+  ignore: !unixGranted,
+  async fn() {
+    await virtual(async () => {
+      const server = await startServer(() => {}, {
+        transport: "unix",
+        path: UNIX_PATH,
+        cleanupSocket: false,
+      });
+      server.close();
+      await server.waitClosed();
+      assert.ok(Deno.lstatSync(UNIX_PATH).isSocket);
+      await assert.rejects(
+        startServer(() => {}, {
+          transport: "unix",
+          path: UNIX_PATH,
+          // deno-lint-ignore no-explicit-any
+          cleanupSocket: "no" as any,
+        }),
+        /Cannot start server: expected cleanupSocket to be a boolean/,
+      );
+      Deno.removeSync(UNIX_PATH);
+    });
+  },
+});
+
 /**
  * A listener whose accept queue is full: Deno listens with a backlog of
  * 511 and nobody accepts, so the next connect waits in the kernel,
