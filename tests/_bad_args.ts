@@ -24,6 +24,18 @@ export const BAD_VALUES: readonly unknown[] = [
   PROMISE,
 ];
 
+/** What callers pass where a function is wanted, by mistake. */
+export const NOT_FUNCTIONS: readonly unknown[] = [
+  undefined,
+  null,
+  "5",
+  true,
+  Symbol("s"),
+  5n,
+  {},
+  PROMISE,
+];
+
 /** The values of a table, by the error each must raise. */
 export interface Refusals {
   TypeError?: readonly unknown[];

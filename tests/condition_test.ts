@@ -9,7 +9,7 @@ import {
   sleep,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
-import { assertRefuses, PROMISE } from "./_bad_args.ts";
+import { assertRefuses, NOT_FUNCTIONS, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 
@@ -395,23 +395,13 @@ Deno.test("Condition refuses bad arguments at the call, naming them", async () =
   });
   await run(async () => {
     const cond = new Condition();
-    const notFunctions = [
-      undefined,
-      null,
-      "5",
-      true,
-      Symbol("s"),
-      5n,
-      {},
-      PROMISE,
-    ];
     await assertRefuses("withLock()", "fn", (v) => cond.withLock(v), {
-      TypeError: notFunctions,
+      TypeError: NOT_FUNCTIONS,
     });
     assert.equal(cond.locked(), false);
     await cond.acquire();
     await assertRefuses("waitFor()", "predicate", (v) => cond.waitFor(v), {
-      TypeError: notFunctions,
+      TypeError: NOT_FUNCTIONS,
     });
     await assertRefuses("notify()", "n", (v) => cond.notify(v), {
       TypeError: [null, "5", true, Symbol("s"), 5n, {}, PROMISE],

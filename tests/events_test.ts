@@ -14,7 +14,7 @@ import {
   Task,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
-import { assertRefuses, PROMISE } from "./_bad_args.ts";
+import { assertRefuses, NOT_FUNCTIONS, PROMISE } from "./_bad_args.ts";
 
 function virtualLoop(): EventLoop {
   return newEventLoop({ clock: new VirtualClock() });
@@ -477,16 +477,6 @@ Deno.test("EventLoop on a VirtualClock never jumps to a timer at Infinity", asyn
 Deno.test("EventLoop refuses bad arguments at the call, naming them", async () => {
   const loop = virtualLoop();
   const noop = () => {};
-  const notFunctions = [
-    undefined,
-    null,
-    "5",
-    true,
-    Symbol("s"),
-    5n,
-    {},
-    PROMISE,
-  ];
   await assertRefuses("newEventLoop()", "options", (v) => newEventLoop(v), {
     TypeError: [null, "5", true, Symbol("s"), 5n, 5, PROMISE],
   });
@@ -517,7 +507,7 @@ Deno.test("EventLoop refuses bad arguments at the call, naming them", async () =
       `loop.${method}()`,
       "callback",
       (v) => method === "callSoon" ? loop.callSoon(v) : loop[method](10, v),
-      { TypeError: notFunctions },
+      { TypeError: NOT_FUNCTIONS },
     );
   }
   await assertRefuses(
@@ -649,26 +639,39 @@ Deno.test("EventLoop's default exception handler prints the failing callback's H
   );
 });
 
-Deno.test("EventLoop debug mode names the slow callback it warns about", async () => {
-  const loop = newEventLoop({ debug: true });
+/**
+ * Runs one callback per entry on `loop`, each named after its key and
+ * taking its value in milliseconds as the loop measures it (the clock is
+ * moved, nothing waits), and returns the slow-callback warnings.
+ */
+async function slowWarnings(
+  loop: EventLoop,
+  costs: Record<string, number>,
+): Promise<string[]> {
   const warned: string[] = [];
   const originalWarn = console.warn;
   console.warn = (text: string) => warned.push(text);
-  // The callback takes 150 ms as the loop measures it, without a wait.
   const originalNow = performance.now;
   let skew = 0;
   performance.now = () => originalNow.call(performance) + skew;
   try {
-    loop.callSoon(function busy() {
-      skew += 150;
-    });
+    for (const [name, ms] of Object.entries(costs)) {
+      // An object literal's method takes its key as its name.
+      loop.callSoon({ [name]: () => void (skew += ms) }[name]);
+    }
     loop.callSoon(() => loop.stop());
     await loop.runForever();
   } finally {
     performance.now = originalNow;
     console.warn = originalWarn;
-    loop.close();
   }
+  return warned;
+}
+
+Deno.test("EventLoop debug mode names the slow callback it warns about", async () => {
+  const loop = newEventLoop({ debug: true });
+  const warned = await slowWarnings(loop, { busy: 150 });
+  loop.close();
   assert.equal(warned.length, 1);
   assert.match(warned[0], /^Executing <Handle busy\(\)> took 15\d\.\d ms$/);
 });
@@ -683,26 +686,8 @@ Deno.test("EventLoop.slowCallbackDuration sets the debug-mode threshold", async 
     (v) => (loop.slowCallbackDuration = v),
     { TypeError: ["5", Symbol("s"), 5n, null], RangeError: [-1, NaN] },
   );
-  const warned: string[] = [];
-  const originalWarn = console.warn;
-  console.warn = (text: string) => warned.push(text);
-  const originalNow = performance.now;
-  let skew = 0;
-  performance.now = () => originalNow.call(performance) + skew;
-  try {
-    loop.callSoon(function quick() {
-      skew += 10;
-    });
-    loop.callSoon(function slow() {
-      skew += 30;
-    });
-    loop.callSoon(() => loop.stop());
-    await loop.runForever();
-  } finally {
-    performance.now = originalNow;
-    console.warn = originalWarn;
-    loop.close();
-  }
+  const warned = await slowWarnings(loop, { quick: 10, slow: 30 });
+  loop.close();
   assert.equal(warned.length, 1);
   assert.match(warned[0], /^Executing <Handle slow\(\)> took 3\d\.\d ms$/);
 });

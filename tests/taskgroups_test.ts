@@ -15,7 +15,7 @@ import {
   TaskGroupError,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
-import { assertRefuses, PROMISE } from "./_bad_args.ts";
+import { assertRefuses, NOT_FUNCTIONS, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 const now = () => getRunningLoop().time();
@@ -739,18 +739,8 @@ Deno.test("TaskGroup with await using: an uncaught failure shows every child err
 
 Deno.test("taskGroup() and TaskGroup.createTask() refuse bad arguments at the call, naming them", async () => {
   await run(async () => {
-    const notFunctions = [
-      undefined,
-      null,
-      "5",
-      true,
-      Symbol("s"),
-      5n,
-      {},
-      PROMISE,
-    ];
     await assertRefuses("taskGroup()", "fn", (v) => taskGroup(v), {
-      TypeError: notFunctions,
+      TypeError: NOT_FUNCTIONS,
     });
     const result = await taskGroup(async (group) => {
       await assertRefuses(
@@ -758,7 +748,7 @@ Deno.test("taskGroup() and TaskGroup.createTask() refuse bad arguments at the ca
         "fn",
         (v) => group.createTask(v),
         {
-          TypeError: notFunctions,
+          TypeError: NOT_FUNCTIONS,
         },
       );
       await assertRefuses(

@@ -16,7 +16,7 @@ import {
   TimeoutError,
 } from "../mod.ts";
 import { VirtualClock, waitAllTasksBlocked } from "../src/testing.ts";
-import { assertRefuses, PROMISE } from "./_bad_args.ts";
+import { assertRefuses, NOT_FUNCTIONS, PROMISE } from "./_bad_args.ts";
 
 const clock = () => ({ clock: new VirtualClock() });
 const now = () => getRunningLoop().time();
@@ -541,16 +541,6 @@ Deno.test("Timeout cannot be constructed directly", () => {
 
 Deno.test("timeout(), timeoutAt() and reschedule() refuse bad arguments at the call, naming them", async () => {
   await run(async () => {
-    const notFunctions = [
-      undefined,
-      null,
-      "5",
-      true,
-      Symbol("s"),
-      5n,
-      {},
-      PROMISE,
-    ];
     const badTimes = {
       TypeError: ["5", true, Symbol("s"), 5n, {}, PROMISE],
       RangeError: [NaN],
@@ -562,7 +552,7 @@ Deno.test("timeout(), timeoutAt() and reschedule() refuse bad arguments at the c
       badTimes,
     );
     await assertRefuses("timeout(ms, fn)", "fn", (v) => timeout(10, v), {
-      TypeError: notFunctions,
+      TypeError: NOT_FUNCTIONS,
     });
     await assertRefuses(
       "timeoutAt(when)",
@@ -571,7 +561,7 @@ Deno.test("timeout(), timeoutAt() and reschedule() refuse bad arguments at the c
       badTimes,
     );
     await assertRefuses("timeoutAt(when, fn)", "fn", (v) => timeoutAt(10, v), {
-      TypeError: notFunctions,
+      TypeError: NOT_FUNCTIONS,
     });
     const result = await timeout(100, async (scope) => {
       await assertRefuses(
