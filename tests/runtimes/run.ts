@@ -1,18 +1,21 @@
 /**
- * Runs the core's test files on Node or Bun: `deno task test:node`,
- * `deno task test:bun` (optionally followed by test files to run only
- * those). The same `tests/*_test.ts` files `deno test` runs, less the
+ * Runs the core's test files on Node or Bun: `deno task test:node` (the
+ * Node on PATH, 20 in CI), `deno task test:node24` (Node 24 LTS) and
+ * `deno task test:bun`, optionally followed by test files to run only
+ * those. The same `tests/*_test.ts` files `deno test` runs, less the
  * Deno-only ones listed in `deno_only.ts`, which are printed first.
  *
  * How, in a temporary directory that is removed afterwards:
  * 1. npm installs the npm packages of `deno.json`'s import map (the tests'
- *    `@sinonjs/fake-timers`), plus, for Node, TypeScript; for Bun, the
- *    `bun` package supplies the runtime. Versions are pinned here.
- * 2. For Node, every `.ts` file of `mod.ts`, `src/`, `tests/` and
- *    `examples/` is transpiled on its own (TypeScript's `transpileModule`,
+ *    `@sinonjs/fake-timers`), plus, for Node, TypeScript. Node 24 and Bun
+ *    themselves come from the `node` and `bun` npm packages. Versions are
+ *    pinned here.
+ * 2. For Node, every `.ts` file of `mod.ts`, `src/`, `tests/`, `examples/`
+ *    and `bench/` is transpiled on its own (TypeScript's `transpileModule`,
  *    relative `.ts` imports rewritten to `.js`), as JSR's npm layer ships
- *    the package; `using` is lowered for Node 20. Bun runs the `.ts`
- *    files as they are.
+ *    the package; `using` is lowered for Node before 24, which cannot
+ *    parse it, and kept for Node 24. Bun runs the `.ts` files as they
+ *    are.
  * 3. `node --test` or `bun test` runs them with `_shim.ts` loaded first,
  *    and the last line says how many passed, failed and were skipped.
  */
@@ -21,6 +24,7 @@ import { DENO_ONLY_FILES, DENO_ONLY_TESTS } from "./deno_only.ts";
 
 /** The pinned versions, all from the npm registry. */
 export const BUN_VERSION = "1.4.5";
+export const NODE24_VERSION = "24.21.0";
 export const TYPESCRIPT_VERSION = "5.9.3";
 
 /** One runtime's run may take this long before it is stopped. */
@@ -29,10 +33,20 @@ const RUN_TIMEOUT_MS = 10 * 60_000;
 const TEST_TIMEOUT_MS = 120_000;
 
 const ROOT = new URL("../../", import.meta.url);
-const COPIED_DIRS = ["src", "tests", "examples"];
+const COPIED_DIRS = ["src", "tests", "examples", "bench"];
 const SKIPPED_DIRS = new Set(["tests/.tmp", "examples/data"]);
 
-type Runtime = "node" | "bun";
+/**
+ * A runtime other than Deno that the core runs on: the Node on PATH, the
+ * pinned Node 24, or the pinned Bun.
+ */
+export type Runtime = "node" | "node24" | "bun";
+
+const RUNTIMES: readonly Runtime[] = ["node", "node24", "bun"];
+
+function isRuntime(name: string | undefined): name is Runtime {
+  return RUNTIMES.includes(name as Runtime);
+}
 
 async function exists(url: URL): Promise<boolean> {
   try {
@@ -126,12 +140,18 @@ interface Transpiler {
   ModuleKind: Record<string, number>;
 }
 
-/** Writes the tree the runtime runs into `dir`: transpiled or as is. */
-async function layOut(runtime: Runtime, dir: string): Promise<void> {
+/**
+ * Writes the tree a runtime runs into `dir`: transpiled for `nodeMajor`,
+ * or as it is for Bun (`nodeMajor` undefined).
+ */
+async function layOut(
+  dir: string,
+  nodeMajor: number | undefined,
+): Promise<void> {
   const files = ["mod.ts"];
   for (const sub of COPIED_DIRS) files.push(...await walk(sub));
   let ts: Transpiler | undefined;
-  if (runtime === "node") {
+  if (nodeMajor !== undefined) {
     ts = createRequire(import.meta.url)(
       `${dir}/node_modules/typescript/lib/typescript.js`,
     ) as Transpiler;
@@ -148,7 +168,10 @@ async function layOut(runtime: Runtime, dir: string): Promise<void> {
     const { outputText } = ts.transpileModule(await Deno.readTextFile(from), {
       fileName: file,
       compilerOptions: {
-        target: ts.ScriptTarget.ES2022,
+        // Node 24 parses `using`; before it, it must be lowered.
+        target: nodeMajor! >= 24
+          ? ts.ScriptTarget.ESNext
+          : ts.ScriptTarget.ES2022,
         module: ts.ModuleKind.ESNext,
         rewriteRelativeImportExtensions: true,
       },
@@ -210,7 +233,7 @@ function parseCounts(runtime: Runtime, text: string): Counts | undefined {
       ? undefined
       : Number(matches[matches.length - 1][1]);
   };
-  const [passed, failed, skipped] = runtime === "node"
+  const [passed, failed, skipped] = runtime !== "bun"
     ? [
       read(/^ℹ pass (\d+)$/gm),
       read(/^ℹ fail (\d+)$/gm),
@@ -225,10 +248,68 @@ function parseCounts(runtime: Runtime, text: string): Counts | undefined {
   return { passed, failed, skipped: skipped ?? 0 };
 }
 
+async function npxBinary(pkg: string): Promise<string> {
+  console.log(`== installing ${pkg} from the npm registry`);
+  return await command("npx", [
+    "-y",
+    pkg,
+    "-e",
+    "console.log(process.execPath)",
+  ], { quiet: true });
+}
+
+/**
+ * Lays out the repository in `dir` for `runtime` (transpiled for Node, as
+ * is for Bun) with the npm packages it needs, and finds the runtime.
+ *
+ * @param runtime Which Node or Bun.
+ * @param dir An empty directory.
+ * @returns The program to run and its name and version, as
+ * "Node v20.20.2".
+ */
+export async function prepare(
+  runtime: Runtime,
+  dir: string,
+): Promise<{ program: string; version: string }> {
+  const program = runtime === "bun"
+    ? await npxBinary(`bun@${BUN_VERSION}`)
+    : runtime === "node24"
+    ? await npxBinary(`node@${NODE24_VERSION}`)
+    : "node";
+  const raw = await command(program, ["--version"]);
+  const version = runtime === "bun" ? `Bun ${raw}` : `Node ${raw}`;
+  const nodeMajor = runtime === "bun"
+    ? undefined
+    : Number(/^v(\d+)/.exec(raw)?.[1]);
+  if (nodeMajor !== undefined && !(nodeMajor >= 20)) {
+    throw new Error(
+      `Cannot run on ${version}: the core needs Node 20 or newer`,
+    );
+  }
+  const packages = await importMapPackages();
+  if (nodeMajor !== undefined) {
+    packages.push(`typescript@${TYPESCRIPT_VERSION}`);
+  }
+  console.log(`== installing ${packages.join(", ")} from the npm registry`);
+  await command("npm", [
+    "install",
+    "--prefix",
+    dir,
+    "--no-save",
+    "--no-package-lock",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel=error",
+    ...packages,
+  ], { quiet: true });
+  await layOut(dir, nodeMajor);
+  return { program, version };
+}
+
 async function main(args: string[]): Promise<number> {
   const [runtime, ...only] = args;
-  if (runtime !== "node" && runtime !== "bun") {
-    console.error("Usage: run.ts node|bun [tests/x_test.ts ...]");
+  if (!isRuntime(runtime)) {
+    console.error(`Usage: run.ts ${RUNTIMES.join("|")} [tests/x_test.ts ...]`);
     return 2;
   }
   const problems = await checkList();
@@ -245,29 +326,9 @@ async function main(args: string[]): Promise<number> {
 
   const dir = await Deno.makeTempDir({ prefix: "aio_runtimes_" });
   try {
-    const packages = await importMapPackages();
-    if (runtime === "node") packages.push(`typescript@${TYPESCRIPT_VERSION}`);
-    console.log(`== installing ${packages.join(", ")} from the npm registry`);
-    await command("npm", [
-      "install",
-      "--prefix",
-      dir,
-      "--no-save",
-      "--no-package-lock",
-      "--no-audit",
-      "--no-fund",
-      "--loglevel=error",
-      ...packages,
-    ], { quiet: true });
-    await layOut(runtime, dir);
-
-    let program: string;
-    let runArgs: string[];
-    let version: string;
-    if (runtime === "node") {
-      program = "node";
-      version = `Node ${await command("node", ["--version"])}`;
-      runArgs = [
+    const { program, version } = await prepare(runtime, dir);
+    const runArgs = runtime !== "bun"
+      ? [
         "--expose-gc",
         "--import",
         "./tests/runtimes/_shim.js",
@@ -275,17 +336,8 @@ async function main(args: string[]): Promise<number> {
         "--test-reporter=spec",
         `--test-timeout=${TEST_TIMEOUT_MS}`,
         ...tests.map((file) => file.replace(/\.ts$/, ".js")),
-      ];
-    } else {
-      console.log(`== installing bun ${BUN_VERSION} from the npm registry`);
-      program = await command("npx", [
-        "-y",
-        `bun@${BUN_VERSION}`,
-        "-e",
-        "console.log(process.execPath)",
-      ], { quiet: true });
-      version = `Bun ${await command(program, ["--version"])}`;
-      runArgs = [
+      ]
+      : [
         "test",
         "--preload",
         "./tests/runtimes/_shim.ts",
@@ -293,7 +345,6 @@ async function main(args: string[]): Promise<number> {
         String(TEST_TIMEOUT_MS),
         ...tests.map((file) => `./${file}`),
       ];
-    }
     console.log(`== ${version}: ${tests.length} test files`);
     const { code, text } = await tee(program, runArgs, dir);
     const counts = parseCounts(runtime, text);
