@@ -16,8 +16,11 @@
  *    the package; `using` is lowered for Node before 24, which cannot
  *    parse it, and kept for Node 24. Bun runs the `.ts` files as they
  *    are.
- * 3. `node --test` or `bun test` runs them with `_shim.ts` loaded first,
- *    and the last line says how many passed, failed and were skipped.
+ * 3. `node --test` or `bun test` runs them with `_shim.ts` loaded first.
+ * 4. The package is laid out as JSR's npm layer ships it, and
+ *    `consumer.mjs` imports it as a user's program would (skipped when
+ *    test files are named). The last line says how many passed (the
+ *    package check counts as one), failed and were skipped.
  */
 import { createRequire } from "node:module";
 import { DENO_ONLY_FILES, DENO_ONLY_TESTS } from "./deno_only.ts";
@@ -286,10 +289,10 @@ export async function prepare(
       `Cannot run on ${version}: the core needs Node 20 or newer`,
     );
   }
-  const packages = await importMapPackages();
-  if (nodeMajor !== undefined) {
-    packages.push(`typescript@${TYPESCRIPT_VERSION}`);
-  }
+  const packages = [
+    ...await importMapPackages(),
+    `typescript@${TYPESCRIPT_VERSION}`,
+  ];
   console.log(`== installing ${packages.join(", ")} from the npm registry`);
   await command("npm", [
     "install",
@@ -304,6 +307,89 @@ export async function prepare(
   ], { quiet: true });
   await layOut(dir, nodeMajor);
   return { program, version };
+}
+
+/** What `consumer.mjs` prints when the package is right. */
+const EXPECTED = [
+  "cleaned up",
+  "the core exports openConnection: false",
+  'TypeError: Cannot open connection: this runtime has no Deno.connect (the stream, file, subprocess and signal adapters need Deno; on Node and Bun, import the core from "@aio/asyncio/core")',
+  "a file outside the exports: refused",
+];
+
+/**
+ * Lays the package out in `dir/consumer/node_modules/@aio/asyncio` as
+ * JSR's npm layer ships it — each published `.ts` file transpiled alone to
+ * `.js`, `package.json` exports from `deno.json`'s — and runs
+ * `consumer.mjs` beside it, as a user's program.
+ *
+ * @returns Whether it printed `EXPECTED`.
+ */
+async function checkPackage(program: string, dir: string): Promise<boolean> {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("deno.json", ROOT)),
+  ) as { name: string; version: string; exports: Record<string, string> };
+  const ts = createRequire(import.meta.url)(
+    `${dir}/node_modules/typescript/lib/typescript.js`,
+  ) as Transpiler;
+  const consumer = `${dir}/consumer`;
+  const root = `${consumer}/node_modules/${config.name}`;
+  for (const file of ["mod.ts", ...await walk("src")]) {
+    if (!file.endsWith(".ts")) continue;
+    await Deno.mkdir(`${root}/${file.replace(/[^/]*$/, "")}`, {
+      recursive: true,
+    });
+    const { outputText } = ts.transpileModule(
+      await Deno.readTextFile(new URL(file, ROOT)),
+      {
+        fileName: file,
+        compilerOptions: {
+          target: ts.ScriptTarget.ES2022,
+          module: ts.ModuleKind.ESNext,
+          rewriteRelativeImportExtensions: true,
+        },
+      },
+    );
+    await Deno.writeTextFile(
+      `${root}/${file.replace(/\.ts$/, ".js")}`,
+      outputText,
+    );
+  }
+  const exports = Object.fromEntries(
+    Object.entries(config.exports).map((
+      [key, path],
+    ) => [key, path.replace(/\.ts$/, ".js")]),
+  );
+  await Deno.writeTextFile(
+    `${root}/package.json`,
+    JSON.stringify({
+      name: config.name,
+      version: config.version,
+      type: "module",
+      exports,
+    }),
+  );
+  await Deno.copyFile(
+    new URL("tests/runtimes/consumer.mjs", ROOT),
+    `${consumer}/consumer.mjs`,
+  );
+  const output = await new Deno.Command(program, {
+    args: ["consumer.mjs"],
+    cwd: consumer,
+    stdout: "piped",
+    stderr: "inherit",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
+  const ok = output.success &&
+    JSON.stringify(lines) === JSON.stringify(EXPECTED);
+  if (!ok) {
+    console.log(`exit code ${output.code}; printed:`);
+    for (const line of lines) console.log(`   ${line}`);
+    console.log("expected:");
+    for (const line of EXPECTED) console.log(`   ${line}`);
+  }
+  return ok;
 }
 
 async function main(args: string[]): Promise<number> {
@@ -352,10 +438,16 @@ async function main(args: string[]): Promise<number> {
       console.log(`${version}: no test summary found (exit code ${code})`);
       return 1;
     }
+    console.log(`== ${version}: the package as npm users get it`);
+    const packaged = only.length > 0 || await checkPackage(program, dir);
+    console.log(packaged ? "ok" : "FAILED");
+    // The package check counts as one test.
+    const passed = counts.passed + (only.length > 0 ? 0 : packaged ? 1 : 0);
+    const failed = counts.failed + (packaged ? 0 : 1);
     console.log(
-      `${version}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (Deno-only)`,
+      `${version}: ${passed} passed, ${failed} failed, ${counts.skipped} skipped (Deno-only)`,
     );
-    return code === 0 && counts.failed === 0 && counts.passed > 0 ? 0 : 1;
+    return code === 0 && failed === 0 && passed > 0 ? 0 : 1;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
