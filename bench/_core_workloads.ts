@@ -1,13 +1,27 @@
 /**
- * The core workloads, shared by `core_bench.ts` (deno bench) and
- * `compare.ts` (the side-by-side table with CPython asyncio and uvloop).
- * `core_peers.py` runs the same workloads in Python.
+ * The core workloads, shared by `core_bench.ts` and `sync_bench.ts` (deno
+ * bench), `compare.ts` (the side-by-side table with CPython asyncio and
+ * uvloop; `core_peers.py` and `sync_peers.py` run the same workloads in
+ * Python) and `runtimes.ts` (Deno, Node and Bun side by side). They use
+ * the core only, so they run on all three.
  */
-import { createTask, getRunningLoop, run, sleep, type Task } from "../mod.ts";
+import {
+  createTask,
+  getRunningLoop,
+  Lock,
+  Queue,
+  run,
+  sleep,
+  type Task,
+} from "../mod.ts";
 
 export const SPAWN_N = 200_000;
 export const SWITCH_N = 1_000_000;
 export const TIMERS_N = 200_000;
+export const PINGPONG_N = 200_000;
+export const LOCK_TASKS = 100;
+export const LOCK_ROUNDS = 2_000;
+export const SLEEPERS_N = 100_000;
 
 function noop(): Promise<number> {
   return Promise.resolve(1);
@@ -42,6 +56,61 @@ export function timers(): Promise<void> {
       loop.callLater(Math.random() * 100, fire);
     }
     await done;
+  });
+}
+
+/** Round trips per second through two `Queue(1)`s. */
+export async function pingpong(): Promise<number> {
+  return await run(async () => {
+    const ping = new Queue<number>(1);
+    const pong = new Queue<number>(1);
+    const start = performance.now();
+    const echo = createTask(async () => {
+      for (let i = 0; i < PINGPONG_N; i++) await pong.put(await ping.get());
+    });
+    for (let i = 0; i < PINGPONG_N; i++) {
+      await ping.put(i);
+      await pong.get();
+    }
+    await echo;
+    return PINGPONG_N / ((performance.now() - start) / 1000);
+  });
+}
+
+/** Lock acquisitions per second, 100 tasks contending. */
+export async function lock(): Promise<number> {
+  return await run(async () => {
+    const lock = new Lock();
+    const worker = async () => {
+      for (let i = 0; i < LOCK_ROUNDS; i++) {
+        using _ = await lock.hold(); // async with lock:
+        await sleep(0);
+      }
+    };
+    const start = performance.now();
+    const tasks = Array.from({ length: LOCK_TASKS }, () => createTask(worker));
+    for (const task of tasks) await task;
+    return (LOCK_TASKS * LOCK_ROUNDS) / ((performance.now() - start) / 1000);
+  });
+}
+
+/**
+ * Heap bytes per sleeping task: 100,000 tasks each in `sleep(60_000)` on
+ * the real clock, measured by `heapUsed` (which collects fully first)
+ * before and after; then all are cancelled.
+ */
+export async function sleepers(heapUsed: () => number): Promise<number> {
+  return await run(async () => {
+    const before = heapUsed();
+    const tasks: Task<void>[] = new Array(SLEEPERS_N);
+    for (let i = 0; i < SLEEPERS_N; i++) {
+      tasks[i] = createTask(() => sleep(60_000));
+    }
+    await sleep(0); // every task has started and sleeps
+    const bytes = (heapUsed() - before) / SLEEPERS_N;
+    for (const task of tasks) task.cancel();
+    for (const task of tasks) await task.then(() => {}, () => {});
+    return bytes;
   });
 }
 

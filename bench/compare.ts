@@ -6,8 +6,7 @@
  * CPython asyncio runs under `python3` (override with PYTHON), uvloop under
  * `/usr/bin/python3` (Debian's python3-uvloop; override with UVLOOP_PYTHON).
  */
-import { WORKLOADS as CORE } from "./_core_workloads.ts";
-import { lock, pingpong } from "./sync_bench.ts";
+import { lock, pingpong, WORKLOADS as CORE } from "./_core_workloads.ts";
 
 /** A workload: `ops` operations per run, or a run that returns its own rate. */
 interface Workload {

@@ -10,51 +10,16 @@
  *   `using _ = await lock.hold()` as Python writes `async with lock`;
  * - lock_try_finally (Deno only): the same with `acquire()`/`release()`.
  *
+ * The first two live in `_core_workloads.ts`, which `runtimes.ts` also
+ * runs on Node and Bun.
+ *
  * `deno task bench` runs them with `Deno.bench`; `deno run
  * bench/sync_bench.ts [workload...] [--repeat N]` prints one JSON line per
  * workload with operations per second, the best of N runs, in the format
  * of `bench/sync_peers.py`.
  */
-import { createTask, Lock, Queue, run, sleep } from "../mod.ts";
-
-const PINGPONG_N = 200_000;
-const LOCK_TASKS = 100;
-const LOCK_ROUNDS = 2_000;
-
-/** Round trips per second through two `Queue(1)`s. */
-export async function pingpong(): Promise<number> {
-  return await run(async () => {
-    const ping = new Queue<number>(1);
-    const pong = new Queue<number>(1);
-    const start = performance.now();
-    const echo = createTask(async () => {
-      for (let i = 0; i < PINGPONG_N; i++) await pong.put(await ping.get());
-    });
-    for (let i = 0; i < PINGPONG_N; i++) {
-      await ping.put(i);
-      await pong.get();
-    }
-    await echo;
-    return PINGPONG_N / ((performance.now() - start) / 1000);
-  });
-}
-
-/** Lock acquisitions per second, 100 tasks contending. */
-export async function lock(): Promise<number> {
-  return await run(async () => {
-    const lock = new Lock();
-    const worker = async () => {
-      for (let i = 0; i < LOCK_ROUNDS; i++) {
-        using _ = await lock.hold(); // async with lock:
-        await sleep(0);
-      }
-    };
-    const start = performance.now();
-    const tasks = Array.from({ length: LOCK_TASKS }, () => createTask(worker));
-    for (const task of tasks) await task;
-    return (LOCK_TASKS * LOCK_ROUNDS) / ((performance.now() - start) / 1000);
-  });
-}
+import { createTask, Lock, run, sleep } from "../mod.ts";
+import { lock, LOCK_ROUNDS, LOCK_TASKS, pingpong } from "./_core_workloads.ts";
 
 /**
  * The lock workload written with `acquire()`/`release()` in try/finally

@@ -3,6 +3,7 @@
  * `run()`'s Ctrl-C handling listen through it, so the rest of the core
  * never touches `Deno.*` (and still loads on Node and Bun).
  */
+import { requireDeno } from "./_deno.ts";
 import { describe } from "./_describe.ts";
 
 /**
@@ -114,11 +115,7 @@ export function listenForSignal(
       }`,
     );
   }
-  if (typeof Deno === "undefined") {
-    throw new TypeError(
-      "Cannot listen for signals: this runtime has no Deno.addSignalListener",
-    );
-  }
+  requireDeno("listen for signals", "addSignalListener");
   try {
     Deno.addSignalListener(signal, handler);
   } catch (error) {

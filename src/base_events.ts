@@ -534,6 +534,7 @@ export class EventLoop implements AbstractEventLoop {
    * @param args Its arguments.
    * @throws {TypeError} If `signal` is unknown or cannot be caught
    * (SIGKILL, SIGSTOP), or `callback` is not a function.
+   * @throws {TypeError} Where the runtime has no `Deno.addSignalListener` (Node, Bun).
    * @throws {InvalidStateError} If the loop is closed.
    */
   addSignalHandler<A extends unknown[]>(

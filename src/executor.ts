@@ -178,8 +178,15 @@ export class WorkerExecutor implements AsyncDisposable {
    * @param options `maxWorkers`, `idleTimeout`, `name`.
    * @throws {RangeError} If `maxWorkers` is not a positive integer or
    * `idleTimeout` is negative or NaN.
+   * @throws {TypeError} Where the runtime has no `Worker` global (Node).
    */
   constructor(options?: WorkerExecutorOptions) {
+    if (typeof globalThis.Worker !== "function") {
+      throw new TypeError(
+        "Cannot create executor: this runtime has no Web Worker global " +
+          "(Deno has one; Node does not)",
+      );
+    }
     const max = options?.maxWorkers ??
       Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1);
     if (!Number.isSafeInteger(max) || max <= 0) {
@@ -566,7 +573,8 @@ export async function shutdownDefaultExecutor(
  * @param args Its arguments, structured-cloned.
  * @returns A Future of the result; cancelling it cancels the job.
  * @throws {TypeError} If `executor` is not a `WorkerExecutor`, or as
- * `WorkerExecutor.submit` does.
+ * `WorkerExecutor.submit` does, or where the runtime has no `Worker`
+ * global (Node).
  * @throws {InvalidStateError} Without a running loop, or if the executor
  * is shut down.
  *
@@ -620,6 +628,7 @@ export function runInExecutor<T = unknown>(
  * @returns A Future of the result.
  * @throws {TypeError} If `module` is not an absolute URL or `name` not a
  * non-empty string; in the Future, if the export is not a function.
+ * @throws {TypeError} Where the runtime has no `Worker` global (Node).
  * @throws {InvalidStateError} Without a running loop.
  * @throws The function's own error, re-created from its name, message
  * and stack.

@@ -33,6 +33,7 @@
  *
  * @module
  */
+import { requireDeno } from "./_deno.ts";
 import { describe } from "./_describe.ts";
 import { held } from "./_held.ts";
 import { _findRunningLoop, getRunningLoop } from "./events.ts";
@@ -289,6 +290,7 @@ function openHeld(
   path: string | URL,
   options: Deno.OpenOptions,
 ): Promise<Deno.FsFile> {
+  requireDeno("open file", "open");
   const loop = getRunningLoop();
   return held(loop, () => Deno.open(path, options), {
     dispose: (file) => file.close(),
@@ -332,6 +334,7 @@ function checkStreamOptions(stream: StreamOptions, writer: boolean): void {
  * @returns The reader.
  * @throws {TypeError} If `path` is not a non-empty string or URL, or
  * `options` not an object.
+ * @throws {TypeError} Where the runtime has no `Deno.open` (Node, Bun).
  * @throws {RangeError} If `limit` is not a positive integer.
  * @throws {Deno.errors.NotFound} If the file does not exist (the message
  * names the path); `Deno.errors.NotCapable` without `--allow-read`,
@@ -379,6 +382,7 @@ export async function openReader(
  * @returns The writer.
  * @throws {TypeError} If `path` is not a non-empty string or URL, or
  * `options` not an object.
+ * @throws {TypeError} Where the runtime has no `Deno.open` (Node, Bun).
  * @throws {RangeError} If the water marks are out of range.
  * @throws {Deno.errors.NotFound} If the directory does not exist;
  * `Deno.errors.AlreadyExists` with `createNew`;
@@ -432,6 +436,7 @@ export async function openWriter(
  * @returns `[reader, writer]`.
  * @throws {TypeError} If `path` is not a non-empty string or URL, or
  * `options` not an object.
+ * @throws {TypeError} Where the runtime has no `Deno.open` (Node, Bun).
  * @throws {RangeError} If a stream setting is out of range.
  * @throws Deno's errors, as `openReader` and `openWriter`.
  * @throws {CancelledError} If the task is cancelled while the file opens.
@@ -492,6 +497,7 @@ export async function openFile(
  * signal, which this function manages).
  * @returns The bytes.
  * @throws {TypeError} If `path` is not a non-empty string or URL.
+ * @throws {TypeError} Where the runtime has no `Deno.readFile` (Node, Bun).
  * @throws {Deno.errors.NotFound} If the file does not exist (the message
  * names the path); `Deno.errors.NotCapable` without `--allow-read`.
  * @throws {CancelledError} If the task is cancelled meanwhile.
@@ -510,6 +516,7 @@ export function readFile(
 ): Promise<Uint8Array> {
   checkPath("read file", path);
   checkOptions("read file", options);
+  requireDeno("read file", "readFile");
   return held(
     getRunningLoop(),
     (signal) => Deno.readFile(path, { ...options, signal }),
@@ -527,6 +534,7 @@ export function readFile(
  * @param options Reserved for `Deno.readTextFile`'s options.
  * @returns The text.
  * @throws {TypeError} If `path` is not a non-empty string or URL.
+ * @throws {TypeError} Where the runtime has no `Deno.readTextFile` (Node, Bun).
  * @throws {Deno.errors.NotFound} If the file does not exist (the message
  * names the path); `Deno.errors.NotCapable` without `--allow-read`.
  * @throws {CancelledError} If the task is cancelled meanwhile.
@@ -544,6 +552,7 @@ export function readTextFile(
 ): Promise<string> {
   checkPath("read file", path);
   checkOptions("read file", options);
+  requireDeno("read file", "readTextFile");
   return held(
     getRunningLoop(),
     (signal) => Deno.readTextFile(path, { ...options, signal }),
@@ -567,6 +576,7 @@ export function readTextFile(
  * @returns A promise that resolves once written.
  * @throws {TypeError} If `path` is not a non-empty string or URL, or
  * `data` is not a Uint8Array.
+ * @throws {TypeError} Where the runtime has no `Deno.writeFile` (Node, Bun).
  * @throws {Deno.errors.NotFound} If the directory does not exist;
  * `Deno.errors.NotCapable` without `--allow-write`.
  * @throws {CancelledError} If the task is cancelled meanwhile.
@@ -592,6 +602,7 @@ export function writeFile(
       }`,
     );
   }
+  requireDeno("write file", "writeFile");
   return held(
     getRunningLoop(),
     (signal) => Deno.writeFile(path, data, { ...options, signal }),
@@ -612,6 +623,7 @@ export function writeFile(
  * @returns A promise that resolves once written.
  * @throws {TypeError} If `path` is not a non-empty string or URL, or
  * `text` is not a string.
+ * @throws {TypeError} Where the runtime has no `Deno.writeTextFile` (Node, Bun).
  * @throws {Deno.errors.NotFound} If the directory does not exist;
  * `Deno.errors.NotCapable` without `--allow-write`.
  * @throws {CancelledError} If the task is cancelled meanwhile.
@@ -635,6 +647,7 @@ export function writeTextFile(
       `Cannot write file: expected the text as a string, got ${describe(text)}`,
     );
   }
+  requireDeno("write file", "writeTextFile");
   return held(
     getRunningLoop(),
     (signal) => Deno.writeTextFile(path, text, { ...options, signal }),

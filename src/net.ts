@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { requireDeno } from "./_deno.ts";
 import { checkStreamOptions, discard, streamsOver } from "./_conn.ts";
 import { describe } from "./_describe.ts";
 import { held } from "./_held.ts";
@@ -85,6 +86,7 @@ export type OpenConnectionOptions =
  * `tlsHandshakeTimeout` is not a number > 0.
  * @throws {TypeError} If `options` is not an object, or
  * `tlsHandshakeTimeout` is given without `tls: true`.
+ * @throws {TypeError} Where the runtime has no `Deno.connect` (Node, Bun).
  * @throws {InvalidStateError} If no loop is running.
  * @throws Deno's connection errors, for example
  * `Deno.errors.ConnectionRefused`, or TLS errors (`InvalidData`).
@@ -141,6 +143,7 @@ export async function openConnection(
       }`,
     );
   }
+  requireDeno("open connection", tls === true ? "connectTls" : "connect");
   const loop = getRunningLoop();
   const conn = tls === true
     ? await connectTls(loop, target, handshakeTimeout)

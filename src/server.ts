@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { requireDeno } from "./_deno.ts";
 import { writerHooks } from "./_stream_hooks.ts";
 import {
   checkStreamOptions,
@@ -208,6 +209,7 @@ interface Client {
  * `tlsHandshakeTimeout`, `maxHandshakes`).
  * @returns The server, already accepting unless `startServing: false`.
  * @throws {TypeError} If `onClient` is not a function.
+ * @throws {TypeError} Where the runtime has no `Deno.listen` (Node, Bun).
  * @throws {RangeError} If a setting is out of range.
  * @throws {InvalidStateError} If no loop is running.
  * @throws Deno's errors, for example `Deno.errors.AddrInUse`.
@@ -264,10 +266,12 @@ export async function startServer(
     ...listenOptions
   } = options;
   serverSettings(options, false); // before anything is opened
+  const tlsWanted = "cert" in listenOptions && "key" in listenOptions;
+  requireDeno("start server", tlsWanted ? "listenTls" : "listen");
   getRunningLoop();
   let listener: Deno.Listener;
   let tls = false;
-  if ("cert" in listenOptions && "key" in listenOptions) {
+  if (tlsWanted) {
     listener = Deno.listenTls(listenOptions as TlsServerOptions);
     tls = true;
   } else if (listenOptions.transport === "unix") {

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { requireDeno } from "./_deno.ts";
 import { describe, repr } from "./_describe.ts";
 import { CancelledError } from "./errors.ts";
 import { getRunningLoop } from "./events.ts";
@@ -530,6 +531,7 @@ function spawn<O extends SubprocessOptions>(
     highWaterMark: streams.highWaterMark,
     lowWaterMark: streams.lowWaterMark,
   });
+  requireDeno(action, "Command");
   getRunningLoop();
   const child = new Deno.Command(cmd, {
     args,
@@ -558,6 +560,7 @@ function spawn<O extends SubprocessOptions>(
  * @throws {TypeError} If `cmd` is not a non-empty string, `args` not an
  * array of strings, or a stdio option is invalid (including asyncio's
  * `STDOUT`, which Deno cannot do).
+ * @throws {TypeError} Where the runtime has no `Deno.Command` (Node, Bun).
  * @throws {Deno.errors.NotFound} If the program does not exist;
  * `Deno.errors.NotCapable` without `--allow-run`.
  * @throws {InvalidStateError} Without a running loop.
@@ -639,6 +642,7 @@ function filePath(url: URL, what: string): string {
  * @returns The process.
  * @throws {TypeError} If `command` is not a non-empty string, or an
  * option is invalid.
+ * @throws {TypeError} Where the runtime has no `Deno.Command` (Node, Bun).
  * @throws {Deno.errors.NotCapable} Without `--allow-run` for the shell.
  * @throws {InvalidStateError} Without a running loop.
  *
@@ -668,6 +672,7 @@ export async function createSubprocessShell<
       }`,
     );
   }
+  requireDeno("spawn", "Command");
   const windows = Deno.build.os === "windows";
   return spawn(
     "spawn",

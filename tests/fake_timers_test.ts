@@ -124,8 +124,11 @@ Deno.test("a timer added while the loop waits for a later one wakes it on time",
   const clock = install();
   try {
     const order: string[] = [];
+    let markStarted!: () => void;
+    const lateStarted = new Promise<void>((resolve) => markStarted = resolve);
     const finished = run(async () => {
       const late = createTask(async () => {
+        markStarted();
         await sleep(10_000);
         order.push(`late at ${Date.now()}`);
       });
@@ -136,6 +139,10 @@ Deno.test("a timer added while the loop waits for a later one wakes it on time",
       order.push(`early at ${Date.now()}`);
       await late;
     });
+    // Fake time must not move before `late` sleeps: a loop that yields to
+    // the host after a slow first iteration (cold code, as on a first run
+    // under Node) would start it only once tickAsync had reached 50.
+    await lateStarted;
     await clock.tickAsync(150);
     assert.deepEqual(order, ["early at 150"]);
     await tickUntilSettled(clock, finished, 1_000);

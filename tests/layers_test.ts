@@ -45,6 +45,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ],
   // 5: the Deno adapters (the only files that may touch Deno.*)
   [
+    "_deno.ts",
     "_signals.ts",
     "_held.ts",
     "_conn.ts",
@@ -57,8 +58,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ],
   // 6: the concrete loop and the runners
   ["base_events.ts", "runners.ts"],
-  // 7: testing helpers, for users' tests
-  ["testing.ts"],
+  // 7: entry points beside mod.ts: testing helpers, for users' tests, and
+  // the core without the adapters, for every runtime
+  ["testing.ts", "core.ts"],
 ];
 
 const ADAPTER_LAYER = 5;
@@ -142,4 +144,33 @@ Deno.test("only the adapter layer touches Deno.*", async () => {
 Deno.test("mod.ts exports nothing from _-prefixed files", async () => {
   const mod = await Deno.readTextFile(new URL("../mod.ts", import.meta.url));
   assert.doesNotMatch(mod, /from "\.\/src\/_/);
+});
+
+Deno.test("src/core.ts reaches only the adapters the loop itself calls, and no Deno type", async () => {
+  const files = await sources();
+  const pattern = /^\s*(?:import|export)\s[^;]*?from\s+"\.\/([^"]+)";/gms;
+  const reached = new Set<string>();
+  const visit = (file: string) => {
+    if (reached.has(file)) return;
+    reached.add(file);
+    for (const match of (files.get(file) ?? "").matchAll(pattern)) {
+      visit(match[1]);
+    }
+  };
+  visit("core.ts");
+  const adapters = [...reached].filter((f) => layerOf(f) === ADAPTER_LAYER);
+  // The loop's runInExecutor and addSignalHandler, and the Deno check.
+  assert.deepEqual(adapters.sort(), [
+    "_deno.ts",
+    "_executor_worker.ts",
+    "_signals.ts",
+    "executor.ts",
+  ]);
+  // A `Deno.X` type in a declaration would not resolve for a Node user.
+  const typed = [...reached].filter((file) =>
+    /\bDeno\.[A-Z]/.test(
+      files.get(file)!.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, ""),
+    )
+  );
+  assert.deepEqual(typed, []);
 });
