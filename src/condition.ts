@@ -50,9 +50,10 @@ import { WaiterList } from "./_waiters.ts";
  */
 export class Condition {
   #lock: Lock;
-  #waiters = new WaiterList("condition", {
+  #waiters: WaiterList = new WaiterList("condition", {
     // Notified, then cancelled before resuming: notify someone else.
     onAbandon: () => this.#waiters.wake(),
+    describe: (): string => `Condition.wait() on ${this}`,
   });
 
   /**

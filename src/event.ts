@@ -38,7 +38,9 @@ const SET: Promise<true> = Promise.resolve(true);
  */
 export class Event {
   #value = false;
-  #waiters = new WaiterList("event");
+  #waiters: WaiterList = new WaiterList("event", {
+    describe: (): string => `Event.wait() on ${this}`,
+  });
 
   /**
    * Whether the flag is set. asyncio: `Event.is_set()`.

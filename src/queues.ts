@@ -132,17 +132,19 @@ export class Queue<T> implements AsyncIterable<T> {
   #unfinished = 0;
   #finished = new Event();
   #isShutdown = false;
-  #getters = new WaiterList("queue", {
+  #getters: WaiterList = new WaiterList("queue", {
     // Woken for an item, then cancelled: let the next getter have it.
     onAbandon: () => {
       if (this.#items.length > 0) this.#getters.wake();
     },
+    describe: (): string => `${this.constructor.name}.get() on ${this}`,
   });
-  #putters = new WaiterList("queue", {
+  #putters: WaiterList = new WaiterList("queue", {
     // Woken for a free slot, then cancelled: let the next putter have it.
     onAbandon: () => {
       if (!this.full()) this.#putters.wake();
     },
+    describe: (): string => `${this.constructor.name}.put() on ${this}`,
   });
 
   /**

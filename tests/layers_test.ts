@@ -17,6 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "_bytes.ts",
     "_stream_hooks.ts",
     "_describe.ts",
+    "_introspect.ts",
   ],
   // 1: the clock and the loop's interface
   ["clock.ts", "virtual_clock.ts", "events.ts"],
@@ -42,6 +43,9 @@ const LAYERS: readonly (readonly string[])[] = [
     "barrier.ts",
     "queues.ts",
     "streams.ts",
+    "_awaits.ts",
+    "graph.ts",
+    "tree.ts",
   ],
   // 5: the Deno adapters (the only files that may touch Deno.*)
   [
@@ -54,6 +58,10 @@ const LAYERS: readonly (readonly string[])[] = [
     "_executor_worker.ts",
     "files.ts",
     "subprocess.ts",
+    "_env.ts",
+    "_dump_socket.ts",
+    "task_dump.ts",
+    "ps_cli.ts",
   ],
   // 6: the concrete loop and the runners
   ["base_events.ts", "runners.ts"],
