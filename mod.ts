@@ -70,3 +70,4 @@ export * from "./src/files.ts";
 export * from "./src/subprocess.ts";
 export * from "./src/graph.ts";
 export * from "./src/tree.ts";
+export * from "./src/task_dump.ts";
