@@ -174,16 +174,36 @@ export interface TaskRecord {
 }
 
 const taskRecords = new WeakMap<object, TaskRecord>();
-const creationSites = new WeakMap<object, Error>();
-const awaitSites = new WeakMap<object, Error>();
+const creationSites = new WeakMap<object, Site>();
+const awaitSites = new WeakMap<object, Site>();
 
 /** Frames captured per site; the first few are this module's own. */
-const SITE_FRAMES = 24;
+const SITE_FRAMES = 16;
 
-function captureSite(): Error {
+type CaptureStackTrace = (target: object, below?: unknown) => void;
+const captureStackTrace = (Error as { captureStackTrace?: CaptureStackTrace })
+  .captureStackTrace;
+
+/** A captured stack: V8 formats `stack` only when it is read. */
+interface Site {
+  readonly stack?: string;
+}
+
+/**
+ * The stack here, from the caller of the caller down. With `below`, the
+ * frames down to that function's are left out: for a creation, the
+ * constructors, so that the stack holds no reference to the object being
+ * made (a frame keeps its receiver) and can outlive it. One capture costs
+ * a few microseconds, most of it V8 walking the (async) frames.
+ */
+function captureSite(below: unknown = captureSite): Site {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = SITE_FRAMES;
-  const site = new Error("created here");
+  let site: Site;
+  if (captureStackTrace !== undefined) {
+    site = {};
+    captureStackTrace(site, below);
+  } else site = new Error("here");
   Error.stackTraceLimit = limit;
   return site;
 }
@@ -205,9 +225,15 @@ export function taskRecord(task: object): TaskRecord | undefined {
   return taskRecords.get(task);
 }
 
-/** Records where a future (or task) is being created (when `tracing`). */
-export function noteCreated(future: object): void {
-  creationSites.set(future, captureSite());
+/**
+ * Records where a future (or task) is being created (when `tracing`).
+ *
+ * @param future The future.
+ * @param constructor Its class (`new.target`): the frames of its
+ * constructors are left out.
+ */
+export function noteCreated(future: object, constructor: unknown): void {
+  creationSites.set(future, captureSite(constructor));
 }
 
 /** Records where an await begins (when `tracing`). */
@@ -290,9 +316,9 @@ export function parseStack(
   return frames;
 }
 
-/** The frames of user code in `error`'s stack. */
-export function userFrames(error: Error, creation = false): StackFrame[] {
-  return parseStack(error.stack ?? "", creation);
+/** The frames of user code in a captured stack. */
+export function userFrames(site: Site, creation = false): StackFrame[] {
+  return parseStack(site.stack ?? "", creation);
 }
 
 /** A frame as `name (file:line:column)`, with a file URL shown as a path. */
@@ -335,19 +361,21 @@ interface Reporter {
 interface PendingTask {
   readonly loop: Reporter;
   readonly task: string;
-  readonly sourceTraceback: string | undefined;
+  readonly site: Site | undefined;
 }
 
-// Held values are strings, never the task (or an Error whose frames could
-// hold it), or the task could not be collected.
+// Held values never reference the task, or it could not be collected: its
+// description is a string, and its creation site leaves the constructors'
+// frames out (see captureSite).
 const pendingTasks = new FinalizationRegistry<PendingTask>((held) => {
   const context: { message: string; [key: string]: unknown } = {
     message: "Task was destroyed but it is pending!",
     task: held.task,
   };
-  if (held.sourceTraceback !== undefined) {
-    context.sourceTraceback = held.sourceTraceback;
-  }
+  const site = held.site === undefined
+    ? undefined
+    : formatSite(userFrames(held.site, true));
+  if (site !== undefined) context.sourceTraceback = site;
   held.loop.callExceptionHandler(context);
 });
 
@@ -361,7 +389,7 @@ export function watchPendingTask(task: object, loop: Reporter): void {
   pendingTasks.register(task, {
     loop,
     task: String(task),
-    sourceTraceback: formatSite(creationFrames(task)),
+    site: creationSites.get(task),
   }, task);
 }
 

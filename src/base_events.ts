@@ -188,6 +188,10 @@ export class EventLoop implements AbstractEventLoop {
   #onTimerCancel = (): void => this.#timerCancelled();
   #ownLoopOptions: TaskOptions = { loop: this };
   #slowCallbackDuration = 100;
+  // Debug mode: the callback being timed, when it began, the task it woke.
+  #slowHandle: Handle | undefined = undefined;
+  #slowStart = 0;
+  #slowStep: object | undefined = undefined;
 
   /**
    * Creates a loop; `newEventLoop()` is the same.
@@ -861,10 +865,7 @@ export class EventLoop implements AbstractEventLoop {
       while (todo-- > 0) {
         const handle = ready.shift()!;
         if (handle.cancelled()) continue;
-        const debug = this.#debug;
-        const start = debug ? performance.now() : 0;
         this.#runHandle(handle);
-        const step = debug ? resumingTask : undefined;
         // A task this callback woke runs its whole step now, before the
         // next callback, as CPython runs Task.__step inline: microtask
         // turns pass until it reaches its next loop await or its end (or
@@ -877,7 +878,7 @@ export class EventLoop implements AbstractEventLoop {
           }
           await MICROTASK_TURN;
         }
-        if (debug) this.#warnIfSlow(handle, step, start);
+        if (this.#debug) this.#warnIfSlow();
         if (
           (++counter & 63) === 0 && performance.now() - sliceStart > SLICE_MS
         ) {
@@ -910,6 +911,14 @@ export class EventLoop implements AbstractEventLoop {
 
   #runHandle(handle: Handle): void {
     _setExecuting(this);
+    // Debug mode times the callback and the task step it resumes: kept in
+    // fields, as locals live across the driver's awaits would cost every
+    // iteration.
+    const debug = this.#debug;
+    if (debug) {
+      this.#slowHandle = handle;
+      this.#slowStart = performance.now();
+    }
     try {
       _runHandle(handle);
     } catch (error) {
@@ -921,6 +930,7 @@ export class EventLoop implements AbstractEventLoop {
     } finally {
       _setExecuting(undefined);
     }
+    if (debug) this.#slowStep = resumingTask;
   }
 
   /**
@@ -928,8 +938,12 @@ export class EventLoop implements AbstractEventLoop {
    * microtasks until the task's next loop await), took too long — naming
    * the task and what it awaits now, as asyncio names the slow handle.
    */
-  #warnIfSlow(handle: Handle, step: object | undefined, start: number): void {
-    const took = performance.now() - start;
+  #warnIfSlow(): void {
+    const handle = this.#slowHandle;
+    const step = this.#slowStep;
+    this.#slowHandle = this.#slowStep = undefined;
+    if (handle === undefined) return; // debug mode began during the step
+    const took = performance.now() - this.#slowStart;
     if (took < this.#slowCallbackDuration) return;
     const ms = took.toFixed(1);
     if (!(step instanceof Task)) {

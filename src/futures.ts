@@ -140,7 +140,7 @@ export class Future<T> implements Promise<T> {
    */
   constructor(options?: FutureOptions) {
     this.#loop = options?.loop ?? _findRunningLoop() ?? getEventLoop();
-    if (tracing) noteCreated(this);
+    if (tracing) noteCreated(this, new.target);
   }
 
   /**
