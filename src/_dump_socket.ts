@@ -51,11 +51,7 @@ function listenPrivately(path: string): Deno.UnixListener {
     Deno.removeSync(path);
   }
   let restore: number | undefined;
-  const umask = Deno.permissions.querySync({
-    name: "sys",
-    kind: "umask",
-  } as Deno.PermissionDescriptor);
-  if (umask.state === "granted") restore = Deno.umask(0o177);
+  if (umaskAllowed()) restore = Deno.umask(0o177);
   let listener: Deno.UnixListener;
   try {
     listener = Deno.listen({ transport: "unix", path });
@@ -163,6 +159,18 @@ export function serveDumps(
       }
     },
   };
+}
+
+/** Whether `--allow-sys=umask` was given (asking never prompts). */
+function umaskAllowed(): boolean {
+  try {
+    return Deno.permissions.querySync({
+      name: "sys",
+      kind: "umask",
+    } as Deno.PermissionDescriptor).state === "granted";
+  } catch {
+    return false;
+  }
 }
 
 /** Reads one request line, at most `MAX_REQUEST` bytes, up to EOF. */

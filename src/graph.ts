@@ -339,9 +339,10 @@ export function formatCallGraph(
  * });
  * // * Task(name='reporter', id=0x1)
  * //   + Call stack:
- * //   |   File '/path/to/example.ts', line 4, in <module>()
+ * //   |   File '/path/to/example.ts', line 4, in …()
  * //   + Awaited by:
- * //       * Task(name='Task-1', id=0x2)
+ * //     * Task(name='Task-1', id=0x2)
+ * //       + Awaiting: Task 'reporter'
  * ```
  */
 export function printCallGraph(

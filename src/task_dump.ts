@@ -45,6 +45,16 @@ export interface TaskDumpOptions {
 /**
  * A live task dump, from `enableTaskDump`. `close()` (or `using`) stops
  * it: the signal is no longer handled and the socket is removed.
+ *
+ * @example For the length of a block
+ * ```ts
+ * import { enableTaskDump, run, sleep } from "@aio/asyncio";
+ *
+ * await run(async () => {
+ *   using _dump = enableTaskDump({ signal: "SIGUSR1" });
+ *   await sleep(10); // kill -USR1 <pid> now prints the tree
+ * }); // and from here on, SIGUSR1 is no longer handled
+ * ```
  */
 export class TaskDump implements Disposable {
   #stopSignal: (() => void) | undefined;

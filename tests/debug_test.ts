@@ -51,7 +51,7 @@ async function collectGarbage(): Promise<void> {
   }
 }
 
-Deno.test("debug mode: an exception never retrieved is reported with where the future was created", async () => {
+Deno.test("EventLoop debug mode: an exception never retrieved is reported with where the future was created", async () => {
   const loop: EventLoop = newEventLoop({
     clock: new VirtualClock(),
     debug: true,
@@ -89,7 +89,7 @@ Deno.test("debug mode: an exception never retrieved is reported with where the f
   assert.match(printed[0], /Error: lost/);
 });
 
-Deno.test("debug mode off: no creation site, and nothing recorded", async () => {
+Deno.test("EventLoop debug mode off: no creation site, and nothing recorded", async () => {
   const loop = newEventLoop({ clock: new VirtualClock() });
   const contexts: ExceptionContext[] = [];
   loop.setExceptionHandler((_, context) => contexts.push(context));
@@ -102,7 +102,7 @@ Deno.test("debug mode off: no creation site, and nothing recorded", async () => 
   assert.equal(contexts[0].sourceTraceback, undefined);
 });
 
-Deno.test("debug mode: a task collected while pending is reported as destroyed, with where it was made", async () => {
+Deno.test("EventLoop debug mode: a task collected while pending is reported as destroyed, with where it was made", async () => {
   const loop = newEventLoop({ clock: new VirtualClock(), debug: true });
   const contexts: ExceptionContext[] = [];
   loop.setExceptionHandler((_, context) => contexts.push(context));
@@ -120,7 +120,7 @@ Deno.test("debug mode: a task collected while pending is reported as destroyed, 
   assert.match(contexts[0].sourceTraceback as string, new RegExp(HERE));
 });
 
-Deno.test("debug mode: a slow task step is named with its task and what it awaits next", async () => {
+Deno.test("EventLoop debug mode: a slow task step is named with its task and what it awaits next", async () => {
   const loop = newEventLoop({ debug: true });
   loop.slowCallbackDuration = 50;
   const originalNow = performance.now;
@@ -156,7 +156,7 @@ Deno.test("debug mode: a slow task step is named with its task and what it await
   );
 });
 
-Deno.test("debug mode: a cancel that cannot reach the task's await is explained", async () => {
+Deno.test("EventLoop debug mode: a cancel that cannot reach the task's await is explained", async () => {
   const warned = await captureWarnings(() =>
     run(async () => {
       let release: () => void = () => {};
@@ -184,7 +184,7 @@ Deno.test("debug mode: a cancel that cannot reach the task's await is explained"
   );
 });
 
-Deno.test("debug mode: setDebug turns tracing on and off; closing the loop ends its request", async () => {
+Deno.test("EventLoop debug mode: setDebug turns tracing on and off; closing the loop ends its request", async () => {
   const loop = newEventLoop({ clock: new VirtualClock() });
   assert.ok(!tracing);
   loop.setDebug(true);
