@@ -79,6 +79,18 @@ export interface Describable {
   [BLOCKED_BY]?(): object | undefined;
 }
 
+/**
+ * On a Condition or Event that another primitive uses inside (a Barrier's
+ * condition, a Queue's `join()` event): what its waiters wait for, in the
+ * outer primitive's words (`Barrier.wait() on <Barrier ...>`).
+ */
+export const DESCRIBE_AS: unique symbol = Symbol("aio.describeAs");
+
+/** A primitive that may be described as part of another. */
+export interface DescribedAs {
+  [DESCRIBE_AS]?: () => string;
+}
+
 const labels = new WeakMap<object, Describable>();
 
 /**

@@ -4,6 +4,7 @@
  * @module
  */
 import { WaiterList } from "./_waiters.ts";
+import { DESCRIBE_AS, type DescribedAs } from "./_introspect.ts";
 
 const SET: Promise<true> = Promise.resolve(true);
 
@@ -39,7 +40,8 @@ const SET: Promise<true> = Promise.resolve(true);
 export class Event {
   #value = false;
   #waiters: WaiterList = new WaiterList("event", {
-    describe: (): string => `Event.wait() on ${this}`,
+    describe: (): string =>
+      (this as DescribedAs)[DESCRIBE_AS]?.() ?? `Event.wait() on ${this}`,
   });
 
   /**

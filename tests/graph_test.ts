@@ -6,11 +6,13 @@
  */
 import assert from "node:assert/strict";
 import {
+  allTasks,
   asCompleted,
   Barrier,
   BoundedSemaphore,
   captureCallGraph,
   Condition,
+  createSubprocessExec,
   createTask,
   Event,
   FIRST_COMPLETED,
@@ -21,13 +23,17 @@ import {
   InvalidStateError,
   Lock,
   newEventLoop,
+  openConnection,
+  PIPE,
   printCallGraph,
   PriorityQueue,
   Queue,
   run,
   shield,
   sleep,
+  startServer,
   StreamReader,
+  StreamWriter,
   type Task,
   taskGroup,
   timeout,
@@ -35,6 +41,7 @@ import {
   waitFor,
 } from "../mod.ts";
 import { VirtualClock } from "../src/testing.ts";
+import { HOST, virtual as virtualNet } from "./_net.ts";
 import { hexId } from "../src/_awaits.ts";
 import { assertRefuses, PROMISE } from "./_bad_args.ts";
 
@@ -236,6 +243,7 @@ Deno.test("formatCallGraph() says what a task waits for on each primitive", asyn
       barrier: createTask(() => barrier.wait()),
       get: createTask(() => queue.get()),
       put: createTask(() => full.put(2)),
+      join: createTask(() => full.join()),
       readLine: createTask(() => reader.readLine()),
       read: createTask(async () => {
         await sleep(1);
@@ -255,7 +263,9 @@ Deno.test("formatCallGraph() says what a task waits for on each primitive", asyn
       condition: "Condition.wait() on <Condition [unlocked, waiters:1]>",
       semaphore:
         "BoundedSemaphore.acquire() on <BoundedSemaphore [locked, waiters:1]>",
-      barrier: "Condition.wait() on <Condition [unlocked, waiters:1]>",
+      barrier: "Barrier.wait() on <Barrier [filling, waiters:1/3]>",
+      join:
+        "PriorityQueue.join() on <PriorityQueue maxsize=1 qsize=1 putters[1] tasks=1>",
       get: "Queue.get() on <Queue maxsize=1 getters[1]>",
       put:
         "PriorityQueue.put() on <PriorityQueue maxsize=1 qsize=1 putters[1] tasks=1>",
@@ -504,5 +514,73 @@ Deno.test("captureCallGraph() inside a timeout scope follows the task's own awai
     await sleep(100);
     assert.equal(awaiting(task), "sleep(600 ms), due in 500 ms");
     await task;
+  });
+});
+
+Deno.test("formatCallGraph() names the peer a stream read or drain waits on", async () => {
+  await virtualNet(async () => {
+    const connected = Promise.withResolvers<void>();
+    const server = await startServer(async (reader) => {
+      connected.resolve();
+      await reader.readLine();
+    }, { hostname: HOST, port: 0 });
+    const [reader, writer] = await openConnection({
+      hostname: HOST,
+      port: (server.addr as Deno.NetAddr).port,
+    });
+    await connected.promise;
+    await sleep(1);
+    const local = writer.getExtraInfo<Deno.NetAddr>("sockname")!;
+    const handler = [...allTasks()].find((t) =>
+      t.getName().startsWith("Client ")
+    )!;
+    assert.equal(
+      awaiting(handler),
+      `StreamReader.readLine() from ${HOST}:${local.port}`,
+    );
+    const client = createTask(() => reader.read(100), { name: "client" });
+    await sleep(1);
+    assert.equal(
+      awaiting(client),
+      `StreamReader.read() from ${HOST}:${(server.addr as Deno.NetAddr).port}`,
+    );
+    client.cancel();
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+  });
+});
+
+Deno.test("formatCallGraph() names the process Process.wait() waits for", async () => {
+  await virtual(async () => {
+    const proc = await createSubprocessExec("sh", ["-c", "cat >/dev/null"], {
+      stdin: PIPE,
+    });
+    const waiter = createTask(() => proc.wait(), { name: "waiter" });
+    await sleep(1);
+    assert.equal(awaiting(waiter), `Process.wait() pid ${proc.pid}`);
+    proc.stdin.close();
+    assert.equal(await waiter, 0);
+  });
+});
+
+Deno.test("formatCallGraph() says how much a StreamWriter.drain() waits to hand over, and to whom", async () => {
+  await virtual(async () => {
+    const { promise: never } = Promise.withResolvers<number>();
+    const writer = new StreamWriter({ write: () => never }, {
+      highWaterMark: 4,
+      extraInfo: { peername: { hostname: "::1", port: 8080 } },
+    });
+    writer.write("0123456789");
+    const drainer = createTask(() => writer.drain(), { name: "drainer" });
+    await sleep(1);
+    assert.equal(
+      awaiting(drainer),
+      "StreamWriter.drain() to [::1]:8080, 10 bytes buffered",
+    );
+    drainer.cancel();
+    await drainer.then(() => {}, () => {});
+    writer.abort();
   });
 });
