@@ -44,7 +44,7 @@ function listenPrivately(path: string): Deno.UnixListener {
   }
   if (existing !== undefined) {
     if (!existing.isSocket) {
-      throw new TypeError(
+      throw new Deno.errors.AlreadyExists(
         `Cannot enable task dump: ${path} exists and is not a socket`,
       );
     }

@@ -137,8 +137,9 @@ function reportNow(
  * @param options `signal` and/or `socket`, and the `loop` to dump.
  * @returns The dump; `close()` it to stop.
  * @throws {TypeError} If neither `signal` nor `socket` is given, the
- * signal is unknown, the socket path is not a string or file URL, or a
- * file that is not a socket is in its way.
+ * signal is unknown, or the socket path is not a string or file URL.
+ * @throws {Deno.errors.AlreadyExists} If a file that is not a socket is
+ * at the socket's path (it is left alone).
  * @throws {Deno.errors.NotCapable} Without the permissions the socket needs.
  *
  * @example The tree on SIGUSR1

@@ -189,7 +189,7 @@ Deno.test("enableTaskDump() refuses bad options, and a file in the socket's way"
     await Deno.writeTextFile(path, "keep me");
     assert.throws(
       () => enableTaskDump({ socket: path }),
-      new TypeError(
+      new Deno.errors.AlreadyExists(
         `Cannot enable task dump: ${path} exists and is not a socket`,
       ),
     );
