@@ -68,3 +68,6 @@ export * from "./src/server.ts";
 export * from "./src/executor.ts";
 export * from "./src/files.ts";
 export * from "./src/subprocess.ts";
+export * from "./src/graph.ts";
+export * from "./src/tree.ts";
+export * from "./src/task_dump.ts";

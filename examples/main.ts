@@ -58,6 +58,11 @@ export const EXAMPLES: readonly Example[] = [
     about: "a TCP chat server broadcasting through per-client queues",
     flags: ["--allow-net=127.0.0.1"],
   },
+  {
+    name: "introspection",
+    about: "a stuck service, and the task dump that shows why",
+    flags: ["--allow-net=127.0.0.1"],
+  },
 ];
 
 async function runExample(example: Example): Promise<boolean> {

@@ -109,6 +109,11 @@ export class Endpoint implements ByteSource, ByteSink {
     return this.#tls;
   }
 
+  /** The peer's address, as the connection's: introspection names it. */
+  get remoteAddr(): Deno.Addr | undefined {
+    return addressOf(this.#conn, "remoteAddr");
+  }
+
   /** Whether a write is in flight. */
   get writing(): boolean {
     return this.#writing;

@@ -31,6 +31,12 @@
 import { InvalidStateError } from "./errors.ts";
 import { type AbstractEventLoop, getEventLoop } from "./events.ts";
 import { Future } from "./futures.ts";
+import {
+  type AwaitRecord,
+  BLOCKED_BY,
+  DESCRIBE,
+  futureInspector,
+} from "./_introspect.ts";
 
 /** What an owner does when a waiter leaves other than by using its wake-up. */
 export interface WaiterListHooks {
@@ -44,7 +50,16 @@ export interface WaiterListHooks {
    * parked — once the counters are up to date.
    */
   onLeave?: () => void;
+  /**
+   * What a parked task waits for, for the task tree:
+   * `Lock.acquire() on <Lock [locked, waiters:1]>`.
+   */
+  describe?: () => string;
+  /** The task parked tasks wait for (a lock's holder), for deadlock detection. */
+  blockedBy?: () => object | undefined;
 }
+
+let hooksOf: (list: WaiterList) => WaiterListHooks;
 
 let unlink: (list: WaiterList, waiter: Waiter) => void;
 
@@ -67,6 +82,18 @@ class Waiter extends Future<void> {
     if (this.list !== undefined) unlink(this.list, this);
     return true;
   }
+
+  /** For the task tree: what the parked task waits for. */
+  [DESCRIBE](): string {
+    const list = this.list;
+    if (list === undefined) return "woken, about to resume";
+    return hooksOf(list).describe?.() ?? `waiting on a ${list.owner}`;
+  }
+
+  [BLOCKED_BY](): object | undefined {
+    const list = this.list;
+    return list === undefined ? undefined : hooksOf(list).blockedBy?.();
+  }
 }
 
 /**
@@ -80,6 +107,7 @@ export class WaiterList {
   #woken = 0;
   #loop: AbstractEventLoop | undefined = undefined;
   #owner: string;
+  #hooks: WaiterListHooks;
   #onAbandon: (() => void) | undefined;
   #onLeave: (() => void) | undefined;
 
@@ -91,8 +119,29 @@ export class WaiterList {
    */
   constructor(owner: string, hooks?: WaiterListHooks) {
     this.#owner = owner;
+    this.#hooks = hooks ?? {};
     this.#onAbandon = hooks?.onAbandon;
     this.#onLeave = hooks?.onLeave;
+  }
+
+  /** What the list belongs to, as error messages name it: `"lock"`. */
+  get owner(): string {
+    return this.#owner;
+  }
+
+  /**
+   * The task parked longest, for a lock to know who it hands itself to.
+   *
+   * @returns The task, or `undefined` if none is parked.
+   */
+  headTask(): object | undefined {
+    const head = this.#head;
+    if (head === undefined) return undefined;
+    for (const callback of futureInspector.callbacks(head)) {
+      const task = (callback as Partial<AwaitRecord>).task;
+      if (task !== undefined) return task;
+    }
+    return undefined;
   }
 
   /** Waiters parked and not woken yet. */
@@ -219,6 +268,7 @@ export class WaiterList {
 
   static {
     unlink = (list, waiter) => list.#unlink(waiter);
+    hooksOf = (list) => list.#hooks;
   }
 }
 

@@ -13,8 +13,9 @@ import {
   toFutures,
 } from "./_children.ts";
 import { TimeoutError } from "./errors.ts";
+import { AWAITS, DESCRIBE, setCallbackOwner } from "./_introspect.ts";
 import type { AbstractEventLoop, Handle } from "./events.ts";
-import type { Future } from "./futures.ts";
+import { Future } from "./futures.ts";
 import type { Awaitable } from "./tasks.ts";
 
 /** Options for `asCompleted`. */
@@ -43,6 +44,25 @@ export interface AsCompleted<T> extends AsyncIterable<T> {
   [Symbol.iterator](): Iterator<Promise<T>>;
 }
 
+/** What a task iterating `asCompleted` awaits for its next result. */
+class NextWaiter extends Future<void> {
+  constructor(
+    loop: AbstractEventLoop,
+    readonly completions: Completions<unknown>,
+  ) {
+    super({ loop });
+  }
+
+  /** For the task tree: `asCompleted: next of 3 running`. */
+  [DESCRIBE](): string {
+    return this.completions.describe();
+  }
+
+  [AWAITS](): Iterable<object> {
+    return this.completions.running();
+  }
+}
+
 /** The shared state of both iteration styles. */
 class Completions<T> {
   #loop: AbstractEventLoop;
@@ -64,6 +84,9 @@ class Completions<T> {
     this.#loop = loop;
     this.#todo = futures;
     this.#left = futures.size;
+    // The awaiters of the futures still running: the tasks waiting for
+    // their next result, if any.
+    setCallbackOwner(this.#onDone, () => this.#waiters);
     for (const future of futures) future.addDoneCallback(this.#onDone);
     if (futures.size > 0 && ms !== null && ms !== Infinity) {
       this.#timer = loop.callLater(ms, () => this.#timedOut());
@@ -91,7 +114,10 @@ class Completions<T> {
   async wait(): Promise<{ readonly future: Future<T> }> {
     let first = false;
     while (this.#head === this.#done.length) {
-      const waiter = this.#loop.createFuture<void>();
+      const waiter = new NextWaiter(
+        this.#loop,
+        this as Completions<unknown>,
+      );
       // Woken for an item another call took: keep our place in line.
       if (first) this.#waiters.unshift(waiter);
       else this.#waiters.push(waiter);
@@ -116,6 +142,16 @@ class Completions<T> {
       throw new TimeoutError("Timed out: asCompleted timeout passed");
     }
     return { future };
+  }
+
+  /** What a task waiting for the next result waits for, in words. */
+  describe(): string {
+    return `asCompleted: next of ${this.#todo.size} running`;
+  }
+
+  /** The futures not done yet. */
+  running(): Iterable<object> {
+    return this.#todo;
   }
 
   #wakeOne(): void {

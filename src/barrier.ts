@@ -6,6 +6,7 @@
  */
 import { checkNumber } from "./_describe.ts";
 import { Condition } from "./condition.ts";
+import { DESCRIBE_AS, type DescribedAs } from "./_introspect.ts";
 import { BrokenBarrierError } from "./errors.ts";
 
 /** As asyncio's `_BarrierState`. */
@@ -70,6 +71,9 @@ export class Barrier {
       "an integer >= 1",
       (n) => Number.isInteger(n) && n >= 1,
     );
+    // Its waiters wait on the condition; the task tree names the barrier.
+    (this.#cond as DescribedAs)[DESCRIBE_AS] = () =>
+      `Barrier.wait() on ${this}`;
   }
 
   /**

@@ -17,6 +17,9 @@ import {
   repr,
 } from "./_describe.ts";
 import { Deque } from "./_deque.ts";
+import { debugFromEnvironment } from "./_env.ts";
+import { creationFrames, formatSite, requestTracing } from "./_introspect.ts";
+import { describeTaskAwait } from "./_awaits.ts";
 import { TimerHeap } from "./_heap.ts";
 import { checkSignalName, listenForSignal, type Signal } from "./_signals.ts";
 import {
@@ -55,7 +58,12 @@ export type { Signal } from "./_signals.ts";
 export interface EventLoopOptions {
   /** Where the loop reads time; a `RealClock` by default. */
   clock?: Clock;
-  /** Debug mode: warns about slow callbacks. */
+  /**
+   * Debug mode: records where tasks and futures are created and where
+   * tasks await, warns about slow callbacks and task steps, and reports
+   * tasks collected while pending. Off by default, unless the
+   * `AIO_ASYNCIO_DEBUG` environment variable is set (and readable).
+   */
   debug?: boolean;
 }
 
@@ -149,6 +157,8 @@ export class EventLoop implements AbstractEventLoop {
   #stopping = false;
   #closed = false;
   #debug: boolean;
+  // This loop's debug mode holds a request for call-site tracing.
+  #tracing = false;
   #exceptionHandler: ExceptionHandler | undefined = undefined;
   #taskFactory: TaskFactory | undefined = undefined;
   // Every task not known to be done. Done tasks leave in batches: a Set's
@@ -178,6 +188,10 @@ export class EventLoop implements AbstractEventLoop {
   #onTimerCancel = (): void => this.#timerCancelled();
   #ownLoopOptions: TaskOptions = { loop: this };
   #slowCallbackDuration = 100;
+  // Debug mode: the callback being timed, when it began, the task it woke.
+  #slowHandle: Handle | undefined = undefined;
+  #slowStart = 0;
+  #slowStep: object | undefined = undefined;
 
   /**
    * Creates a loop; `newEventLoop()` is the same.
@@ -189,7 +203,8 @@ export class EventLoop implements AbstractEventLoop {
   constructor(options?: EventLoopOptions) {
     checkLoopOptions("create event loop", options);
     this.#clock = options?.clock ?? new RealClock();
-    this.#debug = options?.debug ?? false;
+    this.#debug = options?.debug ?? debugFromEnvironment();
+    this.#traceIfDebug();
   }
 
   /**
@@ -478,7 +493,10 @@ export class EventLoop implements AbstractEventLoop {
     }
     this.#ready.clear();
     this.#timers.clear();
+    // In debug mode a task still pending is reported once it is collected
+    // ("Task was destroyed but it is pending!").
     this.#tasks = [];
+    this.#traceIfDebug();
     for (const record of [...this.#unretrieved]) this.#reportLost(record);
     _clearEventLoop(this);
   }
@@ -650,6 +668,11 @@ export class EventLoop implements AbstractEventLoop {
     // As asyncio, each value as its repr: `handle: <Handle retry(3)>`.
     for (const [key, value] of Object.entries(context)) {
       if (key === "message" || key === "exception") continue;
+      if (key === "sourceTraceback" && typeof value === "string") {
+        // Debug mode's creation site, as asyncio's source_traceback.
+        lines.push(`Object created at (most recent call first):\n${value}`);
+        continue;
+      }
       lines.push(`${key}: ${repr(value)}`);
     }
     if (context.exception !== undefined) {
@@ -673,6 +696,15 @@ export class EventLoop implements AbstractEventLoop {
       );
     }
     this.#debug = enabled;
+    this.#traceIfDebug();
+  }
+
+  /** Holds a tracing request while this loop is open and in debug mode. */
+  #traceIfDebug(): void {
+    const want = this.#debug && !this.#closed;
+    if (want === this.#tracing) return;
+    this.#tracing = want;
+    requestTracing(want ? 1 : -1);
   }
 
   /**
@@ -709,6 +741,11 @@ export class EventLoop implements AbstractEventLoop {
     // The record must not hold the future, or it could never be collected.
     const rest = { ...context };
     delete rest.future;
+    if (this.#debug && rest.sourceTraceback === undefined) {
+      // A string, not the Error: its frames could hold the future.
+      const site = formatSite(creationFrames(future));
+      if (site !== undefined) rest.sourceTraceback = site;
+    }
     const record = { future: new WeakRef(future), context: rest };
     this.#unretrieved.add(record);
     this.#unretrievedRecords.set(future, record);
@@ -842,6 +879,7 @@ export class EventLoop implements AbstractEventLoop {
           }
           await MICROTASK_TURN;
         }
+        if (this.#debug) this.#warnIfSlow();
         if (
           (++counter & 63) === 0 && performance.now() - sliceStart > SLICE_MS
         ) {
@@ -874,7 +912,14 @@ export class EventLoop implements AbstractEventLoop {
 
   #runHandle(handle: Handle): void {
     _setExecuting(this);
-    const start = this.#debug ? performance.now() : 0;
+    // Debug mode times the callback and the task step it resumes: kept in
+    // fields, as locals live across the driver's awaits would cost every
+    // iteration.
+    const debug = this.#debug;
+    if (debug) {
+      this.#slowHandle = handle;
+      this.#slowStart = performance.now();
+    }
     try {
       _runHandle(handle);
     } catch (error) {
@@ -886,12 +931,30 @@ export class EventLoop implements AbstractEventLoop {
     } finally {
       _setExecuting(undefined);
     }
-    if (this.#debug) {
-      const took = performance.now() - start;
-      if (took >= this.#slowCallbackDuration) {
-        console.warn(`Executing ${String(handle)} took ${took.toFixed(1)} ms`);
-      }
+    if (debug) this.#slowStep = resumingTask;
+  }
+
+  /**
+   * Debug mode: warns when a callback, with the task step it resumed (its
+   * microtasks until the task's next loop await), took too long — naming
+   * the task and what it awaits now, as asyncio names the slow handle.
+   */
+  #warnIfSlow(): void {
+    const handle = this.#slowHandle;
+    const step = this.#slowStep;
+    this.#slowHandle = this.#slowStep = undefined;
+    if (handle === undefined) return; // debug mode began during the step
+    const took = performance.now() - this.#slowStart;
+    if (took < this.#slowCallbackDuration) return;
+    const ms = took.toFixed(1);
+    if (!(step instanceof Task)) {
+      console.warn(`Executing ${String(handle)} took ${ms} ms`);
+      return;
     }
+    const now = step.done()
+      ? "it finished"
+      : `it now awaits ${describeTaskAwait(step, this.time())}`;
+    console.warn(`Executing a step of ${String(step)} took ${ms} ms; ${now}`);
   }
 
   /**

@@ -8,6 +8,7 @@ import { checkFunction, checkNumber, describe } from "./_describe.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import { Lock } from "./lock.ts";
 import { WaiterList } from "./_waiters.ts";
+import { DESCRIBE_AS, type DescribedAs } from "./_introspect.ts";
 
 /**
  * A condition variable: tasks holding its lock `wait()` until another task
@@ -50,9 +51,11 @@ import { WaiterList } from "./_waiters.ts";
  */
 export class Condition {
   #lock: Lock;
-  #waiters = new WaiterList("condition", {
+  #waiters: WaiterList = new WaiterList("condition", {
     // Notified, then cancelled before resuming: notify someone else.
     onAbandon: () => this.#waiters.wake(),
+    describe: (): string =>
+      (this as DescribedAs)[DESCRIBE_AS]?.() ?? `Condition.wait() on ${this}`,
   });
 
   /**

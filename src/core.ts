@@ -68,3 +68,5 @@ export * from "./semaphore.ts";
 export * from "./barrier.ts";
 export * from "./queues.ts";
 export * from "./streams.ts";
+export * from "./graph.ts";
+export * from "./tree.ts";

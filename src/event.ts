@@ -4,6 +4,7 @@
  * @module
  */
 import { WaiterList } from "./_waiters.ts";
+import { DESCRIBE_AS, type DescribedAs } from "./_introspect.ts";
 
 const SET: Promise<true> = Promise.resolve(true);
 
@@ -38,7 +39,10 @@ const SET: Promise<true> = Promise.resolve(true);
  */
 export class Event {
   #value = false;
-  #waiters = new WaiterList("event");
+  #waiters: WaiterList = new WaiterList("event", {
+    describe: (): string =>
+      (this as DescribedAs)[DESCRIBE_AS]?.() ?? `Event.wait() on ${this}`,
+  });
 
   /**
    * Whether the flag is set. asyncio: `Event.is_set()`.

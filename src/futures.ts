@@ -7,6 +7,12 @@
  * @module
  */
 import { awaitHooks, currentTaskStore, setResumingTask } from "./_current.ts";
+import {
+  noteAwait,
+  noteCreated,
+  setFutureInspector,
+  tracing,
+} from "./_introspect.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import {
   _findRunningLoop,
@@ -134,6 +140,7 @@ export class Future<T> implements Promise<T> {
    */
   constructor(options?: FutureOptions) {
     this.#loop = options?.loop ?? _findRunningLoop() ?? getEventLoop();
+    if (tracing) noteCreated(this, new.target);
   }
 
   /**
@@ -348,6 +355,7 @@ export class Future<T> implements Promise<T> {
       resolve,
       reject,
     );
+    if (tracing) noteAwait(wait);
     if (task !== undefined && awaitHooks.begin(task, wait)) {
       // A cancel requested while the task was not awaiting a future is
       // delivered here, and cancels what it was about to await (asyncio).
@@ -508,6 +516,20 @@ export class Future<T> implements Promise<T> {
     if (more === undefined) return;
     this.#moreCallbacks = undefined;
     for (let i = 0; i < more.length; i++) this.#schedule(more[i]);
+  }
+
+  static {
+    // Introspection reads the callbacks not run yet: the awaits (with
+    // their tasks) and the combinators' done-callbacks.
+    setFutureInspector({
+      callbacks(future) {
+        const f = future as Future<unknown>;
+        if (f.#callback === undefined) return [];
+        return f.#moreCallbacks === undefined
+          ? [f.#callback]
+          : [f.#callback, ...f.#moreCallbacks];
+      },
+    });
   }
 
   /** Resumes one `then`/`await` of a done future, on the loop. */

@@ -11,6 +11,7 @@ import {
   isPlainObject,
   toFutures,
 } from "./_children.ts";
+import { AWAITS, DESCRIBE, setCallbackOwner } from "./_introspect.ts";
 import type { AbstractEventLoop } from "./events.ts";
 import { Future } from "./futures.ts";
 import type { Awaitable } from "./tasks.ts";
@@ -68,6 +69,18 @@ class GatheringFuture<T> extends Future<T> {
     // with returnExceptions (CPython bpo-32684).
     if (cancelled) this.cancelRequested = true;
     return cancelled;
+  }
+
+  /** For the task tree: `gather of 3 (1 done)`. */
+  [DESCRIBE](): string {
+    const unique = new Set(this.children);
+    let done = 0;
+    for (const child of unique) if (child.done()) done++;
+    return `gather of ${unique.size} (${done} done)`;
+  }
+
+  [AWAITS](): Iterable<object> {
+    return new Set(this.children);
   }
 }
 
@@ -220,6 +233,7 @@ export function gather(...args: unknown[]): Future<unknown[]> {
     outer.setResult(results);
   };
 
+  setCallbackOwner(onChildDone, outer);
   const alreadyDone: Future<unknown>[] = [];
   for (const child of unique) {
     if (child.done()) alreadyDone.push(child);

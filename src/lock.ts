@@ -6,6 +6,8 @@
 import { checkFunction } from "./_describe.ts";
 import { InvalidStateError } from "./errors.ts";
 import { Held, WaiterList } from "./_waiters.ts";
+import { currentTaskStore } from "./_current.ts";
+import { recording } from "./_introspect.ts";
 
 const ACQUIRED: Promise<true> = Promise.resolve(true);
 
@@ -55,9 +57,15 @@ const ACQUIRED: Promise<true> = Promise.resolve(true);
  */
 export class Lock {
   #locked = false;
-  #waiters = new WaiterList("lock", {
+  // The task holding the lock, known while tasks are being recorded (debug
+  // mode, a task dump): the task tree names it, and a lock-order deadlock
+  // shows as an await cycle.
+  #holder: object | undefined = undefined;
+  #waiters: WaiterList = new WaiterList("lock", {
     // Woken (so handed the lock) but cancelled: pass it on.
     onAbandon: () => this.#handOff(),
+    describe: (): string => `Lock.acquire() on ${this}${this.#heldBy()}`,
+    blockedBy: () => this.#holder,
   });
 
   /**
@@ -101,6 +109,7 @@ export class Lock {
   acquire(): Promise<true> {
     if (!this.#locked) {
       this.#locked = true;
+      if (recording) this.#holder = currentTaskStore.getStore();
       return ACQUIRED;
     }
     // release() hands the lock over: once woken, this waiter holds it.
@@ -160,6 +169,7 @@ export class Lock {
     const held = new Held(this);
     if (!this.#locked) {
       this.#locked = true;
+      if (recording) this.#holder = currentTaskStore.getStore();
       return Promise.resolve(held);
     }
     return this.#waiters.park(held);
@@ -211,6 +221,13 @@ export class Lock {
   }
 
   #handOff(): void {
+    this.#holder = recording ? this.#waiters.headTask() : undefined;
     if (!this.#waiters.wake()) this.#locked = false;
+  }
+
+  #heldBy(): string {
+    const holder = this.#holder as { getName?: () => string } | undefined;
+    if (holder === undefined || typeof holder.getName !== "function") return "";
+    return ` held by '${holder.getName()}'`;
   }
 }

@@ -20,6 +20,7 @@ import {
 import { Event } from "./event.ts";
 import { PriorityHeap, pythonLess } from "./_priority_heap.ts";
 import { WaiterList } from "./_waiters.ts";
+import { DESCRIBE_AS, type DescribedAs } from "./_introspect.ts";
 
 /** Where a queue keeps its items; each queue class brings its own order. */
 interface ItemStore<T> extends Iterable<T> {
@@ -132,17 +133,19 @@ export class Queue<T> implements AsyncIterable<T> {
   #unfinished = 0;
   #finished = new Event();
   #isShutdown = false;
-  #getters = new WaiterList("queue", {
+  #getters: WaiterList = new WaiterList("queue", {
     // Woken for an item, then cancelled: let the next getter have it.
     onAbandon: () => {
       if (this.#items.length > 0) this.#getters.wake();
     },
+    describe: (): string => `${this.constructor.name}.get() on ${this}`,
   });
-  #putters = new WaiterList("queue", {
+  #putters: WaiterList = new WaiterList("queue", {
     // Woken for a free slot, then cancelled: let the next putter have it.
     onAbandon: () => {
       if (!this.full()) this.#putters.wake();
     },
+    describe: (): string => `${this.constructor.name}.put() on ${this}`,
   });
 
   /**
@@ -160,6 +163,9 @@ export class Queue<T> implements AsyncIterable<T> {
     this.#maxsize = checkMaxsize(new.target.name, maxsize);
     this.#items = store ?? new FifoStore<T>();
     this.#finished.set();
+    // join() waits on the event; the task tree names the queue.
+    (this.#finished as DescribedAs)[DESCRIBE_AS] = () =>
+      `${this.constructor.name}.join() on ${this}`;
   }
 
   /** The limit given to the constructor; 0 or less means none. asyncio: `Queue.maxsize`. */

@@ -60,11 +60,12 @@ function checkValue(what: string, value: unknown): number {
  */
 export class Semaphore {
   #value: number;
-  #waiters = new WaiterList("semaphore", {
+  #waiters: WaiterList = new WaiterList("semaphore", {
     // Woken with a permit, then cancelled: give the permit back.
     onAbandon: () => {
       this.#value++;
     },
+    describe: (): string => `${this.constructor.name}.acquire() on ${this}`,
     // As asyncio: waiters that queued behind one still on its way may go
     // now, as far as the permits reach.
     onLeave: () => {

@@ -5,13 +5,27 @@
  * @module
  */
 import { cancelledErrorOf, describe, isAwaitable } from "./_children.ts";
+import { AWAITS, DESCRIBE, setCallbackOwner } from "./_introspect.ts";
 import { Future } from "./futures.ts";
 import { type Awaitable, ensureFuture } from "./tasks.ts";
 
 /** The Future `shield` returns: cancelled with the inner work's own error. */
 class ShieldFuture<T> extends Future<T> {
+  constructor(readonly inner: Future<T>) {
+    super({ loop: inner.getLoop() });
+  }
+
   cancelAs(inner: Future<T>): void {
     this._cancelWith(cancelledErrorOf(inner));
+  }
+
+  /** For the task tree: `shield(<Task name='save' pending>)`. */
+  [DESCRIBE](): string {
+    return `shield(${this.inner})`;
+  }
+
+  [AWAITS](): Iterable<object> {
+    return [this.inner];
   }
 }
 
@@ -64,7 +78,7 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
   }
   const inner = ensureFuture(aw);
   if (inner.done()) return inner;
-  const outer = new ShieldFuture<T>({ loop: inner.getLoop() });
+  const outer = new ShieldFuture<T>(inner);
 
   const onInnerDone = (): void => {
     if (outer.cancelled()) {
@@ -88,6 +102,7 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
   const onOuterDone = (): void => {
     if (!inner.done()) inner.removeDoneCallback(onInnerDone);
   };
+  setCallbackOwner(onInnerDone, outer);
   inner.addDoneCallback(onInnerDone);
   outer.addDoneCallback(onOuterDone);
   return outer;

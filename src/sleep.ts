@@ -4,18 +4,33 @@
  * @module
  */
 import { checkNumber } from "./_describe.ts";
+import { DESCRIBE, formatDuration } from "./_introspect.ts";
 import { _findRunningLoop, getEventLoop, type TimerHandle } from "./events.ts";
 import { Future } from "./futures.ts";
 
 /** A sleep's future: cancelling it removes its timer from the loop at once. */
 class Sleep<T> extends Future<T> {
   timer: TimerHandle | undefined = undefined;
+  ms = 0;
 
   override cancel(message?: string): boolean {
     if (!super.cancel(message)) return false;
     this.timer?.cancel();
     this.timer = undefined;
     return true;
+  }
+
+  /** For the task tree: `sleep(500 ms), due in 120 ms`. */
+  [DESCRIBE](now: number): string {
+    // The argument as written: sleep(1500) reads `sleep(1500 ms)`.
+    const what = this.ms === Infinity
+      ? "sleep(Infinity)"
+      : `sleep(${this.ms} ms)`;
+    const timer = this.timer;
+    if (timer === undefined) {
+      return this.ms === Infinity ? `${what}, until cancelled` : what;
+    }
+    return `${what}, due in ${formatDuration(timer.when() - now)}`;
   }
 }
 
@@ -61,6 +76,7 @@ export function sleep<T = undefined>(ms: number, value?: T): Future<T> {
   );
   const loop = _findRunningLoop() ?? getEventLoop();
   const future = new Sleep<T>({ loop });
+  future.ms = ms;
   // Already done, so the await resumes on the next iteration, as asyncio's
   // sleep(0) yields exactly once.
   if (ms <= 0) future.setResult(value as T);

@@ -12,6 +12,7 @@
 import { copyBytes, EMPTY_BYTES, indexOfBytes, toBytes } from "./_bytes.ts";
 import { checkNumber, checkOptions, describe } from "./_describe.ts";
 import { writerHooks } from "./_stream_hooks.ts";
+import { DESCRIBE, labelFuture } from "./_introspect.ts";
 import {
   IncompleteReadError,
   InvalidStateError,
@@ -140,6 +141,9 @@ let readerInternals: {
   lost(reader: StreamReader, error: unknown, failed: boolean): void;
 };
 
+// Set by StreamReader: its waiters describe what their task waits for.
+let describeRead: (reader: StreamReader) => string;
+
 /**
  * Reads bytes from a source (or from `feedData`), buffering them: `read`,
  * `readLine`, `readUntil`, `readExactly`, and `for await` over lines. Each
@@ -193,6 +197,8 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
   #lost = false;
   #onError: ((error: unknown) => void) | undefined = undefined;
   #linkedTo: object | undefined = undefined;
+  // The method the waiter waits in, for the task tree.
+  #waitingIn = "";
 
   /**
    * Creates a reader.
@@ -337,7 +343,7 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
           this.#take(Math.min(n, this.#end - this.#start)),
         );
       }
-      const read = new PendingRead(n);
+      const read = new PendingRead(this, n);
       return this.#park("read", read, 0) as Promise<Uint8Array>;
     } catch (error) {
       return Promise.reject(error);
@@ -407,7 +413,7 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
       if (this.#start !== this.#end || this.#eof) {
         return Promise.resolve(this.#copyInto(buffer));
       }
-      const read = new PendingRead(buffer.length, buffer);
+      const read = new PendingRead(this, buffer.length, buffer);
       if (
         this.#source === undefined || this.#pending !== undefined || this.#lost
       ) {
@@ -652,7 +658,7 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
    * job and its garbage on every read.
    */
   #wait(method: string, need: number): Promise<void> {
-    return this.#park(method, new Future<void>(), need);
+    return this.#park(method, new ReadWaiter(this), need);
   }
 
   /**
@@ -670,6 +676,7 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
       );
     }
     this.#waiter = waiter;
+    this.#waitingIn = method;
     if (
       need >= 0 && this.#source !== undefined && this.#pending === undefined &&
       !this.#lost
@@ -918,6 +925,8 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
   }
 
   static {
+    describeRead = (reader) =>
+      `StreamReader.${reader.#waitingIn}()${peerOf(reader.#source)}`;
     readerInternals = {
       link(reader, sink, onError) {
         if (reader.#source !== sink || reader.#linkedTo !== undefined) {
@@ -947,9 +956,58 @@ export class StreamReader implements AsyncIterable<Uint8Array> {
  * cancelled read loses nothing").
  */
 class PendingRead extends Future<unknown> {
-  constructor(readonly count: number, readonly into?: Uint8Array) {
+  constructor(
+    readonly reader: StreamReader,
+    readonly count: number,
+    readonly into?: Uint8Array,
+  ) {
     super();
   }
+
+  /** For the task tree: `StreamReader.read() from 127.0.0.1:50412`. */
+  [DESCRIBE](): string {
+    return describeRead(this.reader);
+  }
+}
+
+/** What a read waits on when it takes its bytes from the buffer itself. */
+class ReadWaiter extends Future<void> {
+  constructor(readonly reader: StreamReader) {
+    super();
+  }
+
+  /** For the task tree: `StreamReader.readLine() from 127.0.0.1:50412`. */
+  [DESCRIBE](): string {
+    return describeRead(this.reader);
+  }
+}
+
+/** ` from 127.0.0.1:50412` for a source with a `remoteAddr`, as a Deno.Conn. */
+function peerOf(source: unknown): string {
+  let addr: unknown;
+  try {
+    addr = (source as { remoteAddr?: unknown } | undefined)?.remoteAddr;
+  } catch {
+    return "";
+  }
+  const text = describeAddress(addr);
+  return text === undefined ? "" : ` from ${text}`;
+}
+
+/** `127.0.0.1:80`, `[::1]:80` or a socket path, from a Deno.Addr-shaped object. */
+function describeAddress(addr: unknown): string | undefined {
+  if (addr === null || typeof addr !== "object") return undefined;
+  const { hostname, port, path } = addr as {
+    hostname?: unknown;
+    port?: unknown;
+    path?: unknown;
+  };
+  if (typeof hostname === "string" && typeof port === "number") {
+    return hostname.includes(":")
+      ? `[${hostname}]:${port}`
+      : `${hostname}:${port}`;
+  }
+  return typeof path === "string" && path !== "" ? path : undefined;
 }
 
 function checkCount(method: string, n: number, negativeOk: boolean): void {
@@ -1244,6 +1302,15 @@ export class StreamWriter implements AsyncDisposable {
 
   async #drainSlow(): Promise<void> {
     const waiter = new Future<void>();
+    labelFuture(waiter, {
+      [DESCRIBE]: () => {
+        const peer = describeAddress(this.#extra.peername);
+        return `StreamWriter.drain()${
+          peer === undefined ? "" : ` to ${peer}`
+        }` +
+          `, ${this.#buffered()} bytes buffered`;
+      },
+    });
     this.#drainWaiters.push(waiter);
     try {
       await waiter.then();

@@ -22,6 +22,7 @@
  */
 import { requireDeno } from "./_deno.ts";
 import { describe, repr } from "./_describe.ts";
+import { DESCRIBE, labelFuture } from "./_introspect.ts";
 import { CancelledError } from "./errors.ts";
 import { getRunningLoop } from "./events.ts";
 import type { Future } from "./futures.ts";
@@ -358,6 +359,9 @@ export class Process<
   async wait(): Promise<number> {
     if (!this.#finishedDone) {
       const waiter = getRunningLoop().createFuture<void>();
+      labelFuture(waiter, {
+        [DESCRIBE]: () => `Process.wait() pid ${this.pid}`,
+      });
       this.#waiters.add(waiter);
       try {
         await waiter;

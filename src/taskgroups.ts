@@ -6,6 +6,12 @@
  * @module
  */
 import { describe } from "./_children.ts";
+import {
+  AWAITS,
+  DESCRIBE,
+  labelFuture,
+  setCallbackOwner,
+} from "./_introspect.ts";
 import { CancelledError, InvalidStateError, TaskGroupError } from "./errors.ts";
 import type { AbstractEventLoop, CoroutineFunction } from "./events.ts";
 import type { Future } from "./futures.ts";
@@ -89,6 +95,8 @@ export class TaskGroup {
     this.#parent = parent;
     this.#loop = parent.getLoop();
     this.#parentCancellingAtStart = parent.cancelling();
+    // As asyncio 3.14: the group's tasks are awaited by its parent task.
+    setCallbackOwner(this.#onTaskDone, () => [this.#parent]);
   }
 
   /**
@@ -219,7 +227,18 @@ export class TaskGroup {
         group.#abort();
       }
       while (group.#tasks.size > 0) {
-        group.#onCompleted ??= group.#loop.createFuture<void>();
+        if (group.#onCompleted === undefined) {
+          group.#onCompleted = group.#loop.createFuture<void>();
+          labelFuture(group.#onCompleted, {
+            [DESCRIBE]: () => {
+              const n = group.#tasks.size;
+              return `TaskGroup exit: waiting for ${n} task${
+                n === 1 ? "" : "s"
+              }`;
+            },
+            [AWAITS]: () => group.#tasks,
+          });
+        }
         try {
           await group.#onCompleted;
         } catch (e) {

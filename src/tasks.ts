@@ -11,6 +11,17 @@ import {
   setResumingTask,
 } from "./_current.ts";
 import { checkBoolean, checkOptions, describe } from "./_describe.ts";
+import {
+  type AwaitRecord,
+  everTraced,
+  noteTaskCreated,
+  recording,
+  setTaskInspector,
+  taskFinished,
+  tracing,
+  warnCancelNotDelivered,
+  watchPendingTask,
+} from "./_introspect.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import {
   _findRunningLoop,
@@ -107,6 +118,10 @@ export class Task<T> extends Future<T> {
     super({ loop });
     this.#fn = fn;
     this.#name = options?.name ?? ++taskCounter;
+    if (recording) {
+      noteTaskCreated(this, currentTaskStore.getStore(), loop.time());
+      if (tracing) watchPendingTask(this, loop);
+    }
     loop._registerTask(this as Task<unknown>);
     if (options?.eager && loop.isRunning()) this.#start();
     else loop._callSoonWith(startTask, this as Task<unknown>);
@@ -169,6 +184,10 @@ export class Task<T> extends Future<T> {
     }
     if (this.#wait === undefined && !this.#moreWaits?.size) {
       this.#mustCancel = true;
+      if (
+        tracing && this.#fn === undefined && this.#controller === undefined &&
+        resumingTask !== this && currentTaskStore.getStore() !== this
+      ) warnCancelNotDelivered(this);
       return true;
     }
     // Copied first: cancelling one wait may end another.
@@ -277,6 +296,7 @@ export class Task<T> extends Future<T> {
     if (resumingTask === this) setResumingTask(undefined);
     if (this.done()) return;
     this.getLoop()._unregisterTask(this as Task<unknown>);
+    if (everTraced) taskFinished(this);
     if (ok && this.#mustCancel) {
       // Cancelled right before the coroutine returned (asyncio does this).
       this.#mustCancel = false;
@@ -319,6 +339,17 @@ export class Task<T> extends Future<T> {
         else task.#moreWaits?.delete(wait);
       },
       cancelMessage: (owner) => (owner as Task<unknown>).#cancelMessage,
+    });
+    setTaskInspector({
+      waits(owner) {
+        const task = owner as Task<unknown>;
+        const waits = task.#moreWaits === undefined ? [] : [...task.#moreWaits];
+        if (task.#wait !== undefined) waits.unshift(task.#wait);
+        return waits as AwaitRecord[];
+      },
+      started: (owner) => (owner as Task<unknown>).#fn === undefined,
+      signalInUse: (owner) =>
+        (owner as Task<unknown>).#controller !== undefined,
     });
   }
 }

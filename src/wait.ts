@@ -8,8 +8,18 @@
 import { checkOptions, repr } from "./_describe.ts";
 import { checkTime, describe, isAwaitable, toFutures } from "./_children.ts";
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
-import { getRunningLoop } from "./events.ts";
-import type { Future } from "./futures.ts";
+import {
+  AWAITS,
+  DESCRIBE,
+  formatDuration,
+  setCallbackOwner,
+} from "./_introspect.ts";
+import {
+  type AbstractEventLoop,
+  getRunningLoop,
+  type TimerHandle,
+} from "./events.ts";
+import { Future } from "./futures.ts";
 import { type Awaitable, currentTask, ensureFuture } from "./tasks.ts";
 import { timeout } from "./timeouts.ts";
 
@@ -42,6 +52,34 @@ export interface WaitOptions {
 
 function release(waiter: Future<void>): void {
   if (!waiter.done()) waiter.setResult();
+}
+
+/** The future a `wait()` call awaits until its condition is met. */
+class WaitFuture extends Future<void> {
+  timer: TimerHandle | undefined = undefined;
+
+  constructor(
+    loop: AbstractEventLoop,
+    readonly futures: ReadonlySet<Future<unknown>>,
+    readonly returnWhen: ReturnWhen,
+  ) {
+    super({ loop });
+  }
+
+  /** For the task tree: `wait(3, FIRST_COMPLETED; 1 done), timeout in 2.0 s`. */
+  [DESCRIBE](now: number): string {
+    let done = 0;
+    for (const future of this.futures) if (future.done()) done++;
+    const timer = this.timer;
+    const deadline = timer === undefined || timer.cancelled()
+      ? ""
+      : `, timeout in ${formatDuration(timer.when() - now)}`;
+    return `wait(${this.futures.size}, ${this.returnWhen}; ${done} done)${deadline}`;
+  }
+
+  [AWAITS](): Iterable<object> {
+    return this.futures;
+  }
 }
 
 /**
@@ -132,7 +170,11 @@ export async function wait<T>(
   const loop = getRunningLoop();
   const futures = new Set(toFutures("wait", items).futures) as Set<Future<T>>;
 
-  const waiter = loop.createFuture<void>();
+  const waiter = new WaitFuture(
+    loop,
+    futures as Set<Future<unknown>>,
+    returnWhen,
+  );
   let counter = futures.size;
   const onDone = (future: Future<T>): void => {
     counter--;
@@ -143,6 +185,7 @@ export async function wait<T>(
       release(waiter);
     }
   };
+  setCallbackOwner(onDone, waiter);
   for (const future of futures) {
     if (future.done()) onDone(future);
     else future.addDoneCallback(onDone);
@@ -150,6 +193,7 @@ export async function wait<T>(
   const timer = ms === null || ms === Infinity || waiter.done()
     ? undefined
     : loop.callLater(ms, release, waiter);
+  waiter.timer = timer;
   try {
     // Even when already satisfied this takes one loop iteration, and is a
     // point where the awaiting task can be cancelled, as in asyncio.

@@ -11,9 +11,10 @@ import * as files from "../src/files.ts";
 import * as net from "../src/net.ts";
 import * as server from "../src/server.ts";
 import * as subprocess from "../src/subprocess.ts";
+import * as taskDump from "../src/task_dump.ts";
 import { VirtualClock } from "../src/testing.ts";
 
-const ADAPTERS = [net, server, files, subprocess, executor];
+const ADAPTERS = [net, server, files, subprocess, executor, taskDump];
 
 Deno.test("src/core.ts exports what mod.ts does, less the I/O adapters", () => {
   const adapterNames = new Set(ADAPTERS.flatMap((m) => Object.keys(m)));

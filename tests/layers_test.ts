@@ -17,6 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "_bytes.ts",
     "_stream_hooks.ts",
     "_describe.ts",
+    "_introspect.ts",
   ],
   // 1: the clock and the loop's interface
   ["clock.ts", "virtual_clock.ts", "events.ts"],
@@ -42,6 +43,9 @@ const LAYERS: readonly (readonly string[])[] = [
     "barrier.ts",
     "queues.ts",
     "streams.ts",
+    "_awaits.ts",
+    "graph.ts",
+    "tree.ts",
   ],
   // 5: the Deno adapters (the only files that may touch Deno.*)
   [
@@ -55,6 +59,10 @@ const LAYERS: readonly (readonly string[])[] = [
     "_executor_worker.ts",
     "files.ts",
     "subprocess.ts",
+    "_env.ts",
+    "_dump_socket.ts",
+    "task_dump.ts",
+    "ps_cli.ts",
   ],
   // 6: the concrete loop and the runners
   ["base_events.ts", "runners.ts"],
@@ -159,9 +167,11 @@ Deno.test("src/core.ts reaches only the adapters the loop itself calls, and no D
   };
   visit("core.ts");
   const adapters = [...reached].filter((f) => layerOf(f) === ADAPTER_LAYER);
-  // The loop's runInExecutor and addSignalHandler, and the Deno check.
+  // The loop's runInExecutor and addSignalHandler, its debug-mode
+  // variable (read only where Deno is), and the Deno check.
   assert.deepEqual(adapters.sort(), [
     "_deno.ts",
+    "_env.ts",
     "_executor_worker.ts",
     "_signals.ts",
     "executor.ts",
