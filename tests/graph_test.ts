@@ -567,7 +567,7 @@ Deno.test("formatCallGraph() names the process Process.wait() waits for", async 
 
 Deno.test("formatCallGraph() says how much a StreamWriter.drain() waits to hand over, and to whom", async () => {
   await virtual(async () => {
-    const { promise: never } = Promise.withResolvers<number>();
+    const never = new Promise<number>(() => {});
     const writer = new StreamWriter({ write: () => never }, {
       highWaterMark: 4,
       extraInfo: { peername: { hostname: "::1", port: 8080 } },

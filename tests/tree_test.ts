@@ -60,7 +60,8 @@ Deno.test("formatTaskTree() nests tasks under what awaits them and says what eac
         group.createTask(() => jobs.get(), { name: "worker-1" });
         group.createTask(() => jobs.get(), { name: "worker-2" });
       }), { name: "workers" });
-    const { promise, resolve } = Promise.withResolvers<void>();
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
     const idle = createTask(() => promise, { name: "idle" });
     await sleep(100);
     const late = createTask(() => sleep(1), { name: "late" });

@@ -38,11 +38,13 @@ function register(
       : { ...optionsOrFn, name: nameOrDefinition, fn: maybeFn! }
     : nameOrDefinition;
   const { name, fn } = definition;
-  const listed = Object.hasOwn(DENO_ONLY_TESTS, name)
+  const entry = Object.hasOwn(DENO_ONLY_TESTS, name)
     ? DENO_ONLY_TESTS[name]
     : undefined;
+  const onBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  const listed = entry?.bunOnly && !onBun ? undefined : entry;
   const skip = listed !== undefined
-    ? `needs Deno: ${listed.reason}`
+    ? `${listed.bunOnly ? "not on Bun" : "needs Deno"}: ${listed.reason}`
     : definition.ignore
     ? "ignored"
     : false;
