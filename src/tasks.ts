@@ -98,6 +98,7 @@ export class Task<T> extends Future<T> {
   #mustCancel = false;
   #cancelMessage: string | undefined = undefined;
   #cancelsRequested = 0;
+  #propagating = false; // inside cancel(), passing it to the awaited
   #controller: AbortController | undefined = undefined;
 
   /**
@@ -190,10 +191,19 @@ export class Task<T> extends Future<T> {
       ) warnCancelNotDelivered(this);
       return true;
     }
+    // Tasks that await each other in a circle pass the cancel round it
+    // back to this one: it is counted, and goes no further (asyncio
+    // recurses until the stack overflows).
+    if (this.#propagating) return true;
     // Copied first: cancelling one wait may end another.
     const waits = this.#moreWaits === undefined ? [] : [...this.#moreWaits];
     if (this.#wait !== undefined) waits.unshift(this.#wait);
-    for (const wait of waits) _cancelWait(wait, message);
+    this.#propagating = true;
+    try {
+      for (const wait of waits) _cancelWait(wait, message);
+    } finally {
+      this.#propagating = false;
+    }
     return true;
   }
 

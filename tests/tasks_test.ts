@@ -10,6 +10,7 @@ import {
   gather,
   getRunningLoop,
   InvalidStateError,
+  newEventLoop,
   run,
   shield,
   sleep,
@@ -480,4 +481,25 @@ Deno.test("createTask() and Task refuse bad names and options at the call, namin
     assert.match(String(task), /name='kept'/);
     await task;
   }, { clock: new VirtualClock() });
+});
+
+Deno.test("Task.cancel() of tasks awaiting each other in a circle returns, without overflowing the stack", async () => {
+  const loop = newEventLoop({ clock: new VirtualClock() });
+  let a: Task<unknown> | undefined;
+  let b: Task<unknown> | undefined;
+  await loop.runUntilComplete(async () => {
+    a = createTask(async () => {
+      await sleep(1);
+      return await b!;
+    });
+    b = createTask(async () => {
+      await sleep(1);
+      return await a!;
+    });
+    await sleep(10); // each now awaits the other
+    assert.equal(a.cancel(), true);
+    assert.equal(b.cancel(), true);
+    assert.ok(!a.done() && !b.done()); // a deadlock stays one, as in asyncio
+  });
+  loop.close(); // the pair is still pending: nothing more to run
 });
