@@ -175,6 +175,8 @@ export class Task<T> extends Future<T> {
    *
    * @param message Carried by the CancelledError.
    * @returns `false` if the task is already done, else `true`.
+   * @throws {InvalidStateError} If the task is in a circle of tasks that
+   * await each other: a deadlock, which no cancel can end.
    */
   override cancel(message?: string): boolean {
     if (this.done()) return super.cancel(message); // marks an error retrieved
@@ -192,9 +194,16 @@ export class Task<T> extends Future<T> {
       return true;
     }
     // Tasks that await each other in a circle pass the cancel round it
-    // back to this one: it is counted, and goes no further (asyncio
-    // recurses until the stack overflows).
-    if (this.#propagating) return true;
+    // back to this one. Cancelling a task only asks what it awaits to end,
+    // so a deadlock cannot be cancelled away: say so (asyncio recurses
+    // until the stack overflows).
+    if (this.#propagating) {
+      throw new InvalidStateError(
+        `Cannot cancel ${this}: it is in a circle of tasks that await each ` +
+          "other (a deadlock), which cancelling cannot end; captureTaskTree() " +
+          "shows the circle",
+      );
+    }
     // Copied first: cancelling one wait may end another.
     const waits = this.#moreWaits === undefined ? [] : [...this.#moreWaits];
     if (this.#wait !== undefined) waits.unshift(this.#wait);

@@ -483,7 +483,7 @@ Deno.test("createTask() and Task refuse bad names and options at the call, namin
   }, { clock: new VirtualClock() });
 });
 
-Deno.test("Task.cancel() of tasks awaiting each other in a circle returns, without overflowing the stack", async () => {
+Deno.test("Task.cancel() of tasks awaiting each other in a circle says it is a deadlock, without overflowing the stack", async () => {
   const loop = newEventLoop({ clock: new VirtualClock() });
   let a: Task<unknown> | undefined;
   let b: Task<unknown> | undefined;
@@ -497,9 +497,17 @@ Deno.test("Task.cancel() of tasks awaiting each other in a circle returns, witho
       return await a!;
     });
     await sleep(10); // each now awaits the other
-    assert.equal(a.cancel(), true);
-    assert.equal(b.cancel(), true);
-    assert.ok(!a.done() && !b.done()); // a deadlock stays one, as in asyncio
+    for (const task of [a, b]) {
+      assert.throws(
+        () => task.cancel(),
+        (error) =>
+          error instanceof InvalidStateError &&
+          /in a circle of tasks that await each other \(a deadlock\)/.test(
+            error.message,
+          ),
+      );
+    }
+    assert.ok(!a.done() && !b.done()); // a deadlock stays one
   });
   loop.close(); // the pair is still pending: nothing more to run
 });
