@@ -54,6 +54,9 @@ const LAYERS: readonly (readonly string[])[] = [
     "_executor_worker.ts",
     "files.ts",
     "subprocess.ts",
+    "_kv_envelope.ts",
+    "_kv_dispatch.ts",
+    "kv.ts",
   ],
   // 6: the concrete loop and the runners
   ["base_events.ts", "runners.ts"],
