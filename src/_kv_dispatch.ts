@@ -41,6 +41,11 @@ import {
   TICK,
 } from "./_kv_envelope.ts";
 
+// The poller's shortest nap, and how long items it moved back into the
+// queue may take to come back to this process (Deno KV adds up to 100 ms).
+const MIN_POLL = 10;
+const INCOMING_WAIT = 200;
+
 /** A message handed to this process and not yet settled. */
 export interface Delivery<T> {
   readonly envelope: ItemEnvelope<T>;
@@ -113,8 +118,13 @@ export class Dispatcher<T> {
   readonly #takers = new Deque<Future<Delivery<T> | null>>();
   readonly #buffer = new Deque<Delivery<T>>();
   readonly #handBacks = new Set<Promise<void>>();
-  // Items moved out of the parking area and not yet delivered back.
+  // Items moved out of the parking area and not yet delivered back, and
+  // when the last was moved: those not back within INCOMING_WAIT went to
+  // another process.
   #incoming = 0;
+  #unparkedAt = -Infinity;
+  // Items delivered so far: a look that finds new ones resets the backoff.
+  #arrivals = 0;
   // Whether parked items may exist: true until a look found fewer than
   // it asked for, and again once anything is parked.
   #parkedMaybe = true;
@@ -204,13 +214,10 @@ export class Dispatcher<T> {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#shut) return null;
     const buffered = this.#buffer.shift();
-    if (buffered !== undefined) {
-      if (this.#parkedMaybe) this.#wake();
-      return buffered;
-    }
+    if (buffered !== undefined) return buffered;
     const taker = getRunningLoop().createFuture<Delivery<T> | null>();
     this.#takers.push(taker);
-    if (this.#parkedMaybe) this.#wake();
+    this.#wake(); // the poller naps shorter while a consumer waits
     try {
       return await taker;
     } catch (error) {
@@ -252,6 +259,7 @@ export class Dispatcher<T> {
         "Cannot handle queue message: a KvQueue did not put it (a Deno KV database holds one queue: give other messages their own database)",
       );
     }
+    this.#arrivals++;
     if (this.#incoming > 0) this.#incoming--;
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     let settled = false;
@@ -331,25 +339,45 @@ export class Dispatcher<T> {
   }
 
   /**
-   * While consumers run: every `pollInterval`, move parked items back
-   * into the queue for the room there is, or tick when there were none;
-   * when a consumer waits and parked items may exist, move them at once.
+   * While consumers run and have room: move parked items back into the
+   * queue, or tick when there were none. The first look is at once, the
+   * next ones back off from 10 ms to `pollInterval` while nothing comes
+   * (so a busy queue is followed closely, an idle one costs one read and
+   * one write per `pollInterval`); a consumer left waiting with parked
+   * items about looks at once.
    */
   async #poll(token: object): Promise<void> {
-    let interval = true; // the first round acts as a whole interval
+    let delay = MIN_POLL;
+    let arrivals = this.#arrivals;
     try {
-      while (
-        this.#poller === token && !this.#shut && this.#failure === undefined
-      ) {
-        if (interval) this.#incoming = 0;
+      while (this.#polling(token)) {
+        if (performance.now() - this.#unparkedAt > INCOMING_WAIT) {
+          this.#incoming = 0;
+        }
         const wanted = this.#wanted();
-        if (wanted > 0 && (interval || this.#parkedMaybe)) {
-          const moved = await this.#unpark(wanted);
-          if (interval && moved === 0) {
+        let moved = 0;
+        if (wanted > 0) {
+          moved = await this.#unpark(wanted);
+          if (moved === 0) {
             await io(() => this.#kv.enqueue(TICK, { backoffSchedule: [] }));
           }
         }
-        interval = await this.#sleep();
+        const busy = moved > 0 || this.#arrivals !== arrivals;
+        arrivals = this.#arrivals;
+        delay = busy
+          ? MIN_POLL
+          : Math.min(delay * 2, this.#options.pollInterval);
+        // Nap; woken by a consumer that waits, look for parked items only.
+        for (;;) {
+          if (!this.#polling(token)) return;
+          const kicked = !(await this.#sleep(
+            this.#wanted() > 0 ? delay : this.#options.pollInterval,
+          ));
+          if (!this.#polling(token)) return;
+          if (!kicked) break;
+          const wanted = this.#wanted();
+          if (wanted > 0 && this.#parkedMaybe) await this.#unpark(wanted);
+        }
       }
     } catch (error) {
       if (error instanceof CancelledError) throw error;
@@ -360,6 +388,11 @@ export class Dispatcher<T> {
         this.#pollerTask = undefined;
       }
     }
+  }
+
+  #polling(token: object): boolean {
+    return this.#poller === token && !this.#shut &&
+      this.#failure === undefined;
   }
 
   /** Moves up to `count` parked items back into the queue. */
@@ -383,26 +416,19 @@ export class Dispatcher<T> {
       if (result.ok) {
         moved++;
         this.#incoming++;
+        this.#unparkedAt = performance.now();
       }
     }
     return moved;
   }
 
-  /** Waits `pollInterval`; resolves early (to `false`) when woken. */
-  async #sleep(): Promise<boolean> {
-    const loop = getRunningLoop();
-    const nap = loop.createFuture<boolean>();
-    const interval = this.#options.pollInterval;
-    const timer = Number.isFinite(interval)
-      ? loop.callLater(interval, () => {
-        if (!nap.done()) nap.setResult(true);
-      })
-      : undefined;
+  /** Waits `ms`; resolves early (to `false`) when woken. */
+  async #sleep(ms: number): Promise<boolean> {
+    const nap = getRunningLoop().createFuture<boolean>();
     this.#nap = nap;
     try {
-      return await nap;
+      return await napFor(nap, ms);
     } finally {
-      timer?.cancel();
       if (this.#nap === nap) this.#nap = undefined;
     }
   }
@@ -410,6 +436,29 @@ export class Dispatcher<T> {
   #wake(): void {
     const nap = this.#nap;
     if (nap !== undefined && !nap.done()) nap.setResult(false);
+  }
+}
+
+/**
+ * Resolves `nap` to `true` after `ms` of the host's time (`setTimeout`),
+ * unless something settles it first, and awaits it. Polling Deno KV runs
+ * at the pace Deno KV keeps, the wall clock, whatever clock the loop runs
+ * on: on a virtual clock, loop timers would fire back to back while the
+ * loop waits for KV, and turn polling into a storm of writes.
+ */
+export async function napFor(
+  nap: Future<boolean>,
+  ms: number,
+): Promise<boolean> {
+  const timer = Number.isFinite(ms)
+    ? setTimeout(() => {
+      if (!nap.done()) nap.setResult(true);
+    }, ms)
+    : undefined;
+  try {
+    return await nap;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -52,7 +52,13 @@
  * @module
  */
 import { checkFunction, checkNumber, checkOptions, repr } from "./_describe.ts";
-import { type Delivery, Dispatcher, io, unlocked } from "./_kv_dispatch.ts";
+import {
+  type Delivery,
+  Dispatcher,
+  io,
+  napFor,
+  unlocked,
+} from "./_kv_dispatch.ts";
 import {
   checkBackoff,
   checkItemKey,
@@ -223,7 +229,7 @@ export class KvQueue<T> implements AsyncIterable<T>, AsyncDisposable {
   readonly #idle = new Event();
   #shut = false;
   // Futures of join() calls waiting for the next check.
-  readonly #joinNaps = new Set<Future<void>>();
+  readonly #joinNaps = new Set<Future<boolean>>();
 
   /**
    * Creates a queue over `kv`. Nothing is read or written until the
@@ -269,8 +275,8 @@ export class KvQueue<T> implements AsyncIterable<T>, AsyncDisposable {
         action,
         "pollInterval",
         options.pollInterval,
-        "a number of milliseconds > 0, or Infinity",
-        (n) => n > 0,
+        "a number of milliseconds from 1 to 2147483647, or Infinity",
+        (n) => (n >= 1 && n <= 2 ** 31 - 1) || n === Infinity,
       );
     this.#kv = kv;
     this.#keys = new QueueKeys(prefix, deadLetter);
@@ -537,17 +543,11 @@ export class KvQueue<T> implements AsyncIterable<T>, AsyncDisposable {
         await new Promise((resolve) => setTimeout(resolve, this.#pollInterval));
         continue;
       }
-      const nap = loop.createFuture<void>();
-      const timer = Number.isFinite(this.#pollInterval)
-        ? loop.callLater(this.#pollInterval, () => {
-          if (!nap.done()) nap.setResult();
-        })
-        : undefined;
+      const nap = loop.createFuture<boolean>();
       this.#joinNaps.add(nap);
       try {
-        await nap;
+        await napFor(nap, this.#pollInterval);
       } finally {
-        timer?.cancel();
         this.#joinNaps.delete(nap);
       }
     }
@@ -833,7 +833,7 @@ export class KvQueue<T> implements AsyncIterable<T>, AsyncDisposable {
   }
 
   #wakeJoins(): void {
-    for (const nap of this.#joinNaps) if (!nap.done()) nap.setResult();
+    for (const nap of this.#joinNaps) if (!nap.done()) nap.setResult(false);
   }
 
   /**

@@ -20,6 +20,7 @@ import {
 } from "../mod.ts";
 import { type KvItemInfo, KvQueue, type KvQueueOptions } from "../src/kv.ts";
 import { MARK, QueueKeys } from "../src/_kv_envelope.ts";
+import { VirtualClock } from "../src/testing.ts";
 import { withTempDir } from "./_tmp.ts";
 
 const KEYS = new QueueKeys(["aio.kv"], ["aio.kv", "dead"]);
@@ -463,6 +464,32 @@ Deno.test("KvQueue.put() with a delay is not delivered before it", async () => {
     queue.shutdown();
     await worker;
     assert.ok(at >= 100, `delivered after ${at} ms`);
+  });
+});
+
+Deno.test("KvQueue polls Deno KV at the wall clock's pace on a VirtualClock", async () => {
+  await withTempDir(async (dir) => {
+    using kv = await Deno.openKv(`${dir}/queue.db`);
+    let enqueues = 0;
+    const enqueue = kv.enqueue.bind(kv);
+    kv.enqueue = (value, options) => {
+      enqueues++; // the idle consumer's ticks
+      return enqueue(value, options);
+    };
+    await run(async () => {
+      const queue = new KvQueue<string>(kv, { pollInterval: 100 });
+      const worker = createTask(() => queue.work(() => {}));
+      // 300 ms of real time with nothing to do: the loop's clock jumps
+      // ahead meanwhile, the polling does not.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.ok(enqueues <= 10, `${enqueues} ticks in 300 ms`);
+      await queue.put("still works");
+      await queue.join();
+      queue.shutdown();
+      await worker;
+    }, { clock: new VirtualClock() });
+    kv.close();
+    await sleep0();
   });
 });
 
