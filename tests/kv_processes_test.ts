@@ -9,6 +9,9 @@
 import assert from "node:assert/strict";
 import { run } from "../mod.ts";
 import { KvQueue } from "../src/kv.ts";
+import { main as distributedJobs } from "../examples/distributed_jobs.ts";
+import { JOBS as EXAMPLE_JOBS } from "../examples/job_queue.ts";
+import { EXAMPLES } from "../examples/main.ts";
 import type { Job, WorkerOptions } from "./fixtures/kv_worker.ts";
 import { spawnWorker, type WorkerProcess } from "./_kv_workers.ts";
 import { withTempDir } from "./_tmp.ts";
@@ -142,4 +145,35 @@ Deno.test("KvQueue across processes: a SIGKILLed worker's items come back, retri
       }
     }
   });
+});
+
+Deno.test("examples/distributed_jobs: three worker processes finish every job once, job 4 ends in the dead letters", async () => {
+  await withTempDir(async (dir) => {
+    const lines: string[] = [];
+    const report = await run(() =>
+      distributedJobs({ dir, print: (line) => lines.push(line) })
+    );
+    for (const job of EXAMPLE_JOBS) {
+      if (job.id === 4) continue;
+      assert.match(report.handledBy[job.id], /^w[123] \(pid \d+\)$/);
+    }
+    assert.equal(report.handledBy[4], undefined);
+    assert.deepEqual(report.dead, [{
+      id: 4,
+      attempts: 3,
+      error: "Error: no input",
+    }]);
+    for (const name of ["w1", "w2", "w3"]) {
+      assert.ok(lines.includes(`[${name}] stopped`), `${name} stopped`);
+    }
+    assert.ok(lines.includes("job 4: dead letter"));
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), []);
+  });
+  const example = EXAMPLES.find((e) => e.name === "distributed_jobs");
+  assert.deepEqual(example?.flags, [
+    "--unstable-kv",
+    "--allow-read=examples/data",
+    "--allow-write=examples/data",
+    "--allow-run=deno",
+  ]);
 });
