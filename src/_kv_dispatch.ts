@@ -20,8 +20,9 @@
  *   own dequeue timer fires, which is up to 60 s later when its queue was
  *   empty (measured: 58.6 s). Enqueuing anything in the process makes it
  *   look at once, so a consumer with room enqueues a tick (a message that
- *   is dropped on delivery) every `pollInterval`, unless it found parked
- *   items to move back then.
+ *   is dropped on delivery) when it found no parked item to move back:
+ *   at once, then 10, 20, 40 ... ms later up to `pollInterval` while
+ *   nothing comes.
  * - A delivery's handler promise is its acknowledgement: a resolved one
  *   deletes the message, a rejected one hands it to Deno KV's own retries.
  *   Every delivery this file takes is settled one way or the other.
@@ -73,7 +74,7 @@ const LOCKED_TRIES = 20;
 /**
  * Runs `start`, again while Deno KV reports the database locked. With
  * several processes writing one SQLite file, a write can fail with
- * "database is locked" (measured: under four writing processes) although
+ * "database is locked" (measured: a producer and three workers) although
  * nothing is wrong; it succeeds when tried again a few milliseconds
  * later. Other errors, and the last one, pass through.
  */

@@ -20,6 +20,8 @@ export type ItemKey = string | number | bigint | boolean | Uint8Array;
 /** A queue message carrying one item. */
 export interface ItemEnvelope<T> {
   readonly [MARK]: "item";
+  /** This put's own identity: its pending marker's name. */
+  readonly id: string;
   readonly key: ItemKey;
   readonly item: T;
   /** The attempt this copy of the message is, from 1. */
@@ -70,9 +72,12 @@ export class QueueKeys {
     this.deadLetter = deadLetter;
   }
 
-  /** Set while the item is put and not yet finished, by any process. */
-  pending(key: ItemKey): Deno.KvKey {
-    return [...this.prefix, "pending", key];
+  /**
+   * Set while a put item is not yet finished, by any process; one per
+   * put, so that two items with one key are counted apart.
+   */
+  pending(id: string): Deno.KvKey {
+    return [...this.prefix, "pending", id];
   }
 
   get pendingPrefix(): Deno.KvKey {
@@ -100,7 +105,7 @@ export class QueueKeys {
 }
 
 /**
- * The options for enqueuing a copy of an item at `attempt`: Deno KV's own
+ * The options for enqueuing a copy of an item (at its `attempt`): Deno KV's own
  * retries stand in for a worker that dies holding the copy (a crash is
  * never seen by a handler), so the copy gets the retries that remain
  * (Deno KV takes at most five), and once they are spent KV writes the
@@ -109,21 +114,21 @@ export class QueueKeys {
 export function enqueueOptions(
   keys: QueueKeys,
   backoff: readonly number[],
-  key: ItemKey,
-  attempt: number,
+  envelope: ItemEnvelope<unknown>,
   delay = 0,
 ): {
   delay: number;
   backoffSchedule: number[];
   keysIfUndelivered: Deno.KvKey[];
 } {
+  const attempt = envelope.attempt;
   return {
     delay,
     backoffSchedule: backoff.slice(
       attempt - 1,
       attempt - 1 + KV_LIMITS.maxBackoffIntervals,
     ),
-    keysIfUndelivered: [keys.dead(key), keys.pending(key)],
+    keysIfUndelivered: [keys.dead(envelope.key), keys.pending(envelope.id)],
   };
 }
 

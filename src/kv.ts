@@ -120,7 +120,8 @@ export interface KvPutOptions {
   /**
    * The item's identity: it names the item's dead letter and is the key
    * the handler gets for `once()`. A random UUID by default. Two items
-   * put with one key are two items.
+   * put with one key are two items (`join()` waits for both), sharing one
+   * dead letter and one `once()` marker.
    */
   readonly key?: ItemKey;
 }
@@ -287,8 +288,7 @@ export class KvQueue<T> implements AsyncIterable<T>, AsyncDisposable {
       keys,
       prefetch,
       pollInterval: this.#pollInterval,
-      enqueueOptions: (envelope) =>
-        enqueueOptions(keys, backoff, envelope.key, envelope.attempt),
+      enqueueOptions: (envelope) => enqueueOptions(keys, backoff, envelope),
     });
   }
 
@@ -348,13 +348,19 @@ export class KvQueue<T> implements AsyncIterable<T>, AsyncDisposable {
     if (this.#shut) {
       throw new QueueShutDown(`Cannot ${action}: queue is shut down`);
     }
-    const envelope: ItemEnvelope<T> = { [MARK]: "item", key, item, attempt: 1 };
+    const envelope: ItemEnvelope<T> = {
+      [MARK]: "item",
+      id: crypto.randomUUID(),
+      key,
+      item,
+      attempt: 1,
+    };
     try {
       const operation = this.#kv.atomic()
-        .set(this.#keys.pending(key), true)
+        .set(this.#keys.pending(envelope.id), true)
         .enqueue(
           envelope,
-          enqueueOptions(this.#keys, this.#backoff, key, 1, delay),
+          enqueueOptions(this.#keys, this.#backoff, envelope, delay),
         );
       await io(() => operation.commit());
     } catch (error) {
@@ -775,7 +781,8 @@ export class KvQueue<T> implements AsyncIterable<T>, AsyncDisposable {
     const { key, attempt } = envelope;
     let commit: Promise<unknown>;
     if (failure === undefined) {
-      commit = unlocked(() => this.#kv.delete(this.#keys.pending(key)));
+      const pending = this.#keys.pending(envelope.id);
+      commit = unlocked(() => this.#kv.delete(pending));
     } else if (attempt < this.maxAttempts) {
       const delay = this.#backoff[attempt - 1];
       this.#report(
@@ -787,13 +794,7 @@ export class KvQueue<T> implements AsyncIterable<T>, AsyncDisposable {
         attempt,
       );
       const next: ItemEnvelope<T> = { ...envelope, attempt: attempt + 1 };
-      const options = enqueueOptions(
-        this.#keys,
-        this.#backoff,
-        key,
-        attempt + 1,
-        delay,
-      );
+      const options = enqueueOptions(this.#keys, this.#backoff, next, delay);
       commit = unlocked(() => this.#kv.enqueue(next, options));
     } else {
       const dead = this.#keys.dead(key);
@@ -810,7 +811,7 @@ export class KvQueue<T> implements AsyncIterable<T>, AsyncDisposable {
       const letter = { ...envelope, error: errorText(failure.error) };
       commit = unlocked(() =>
         this.#kv.atomic().set(dead, letter)
-          .delete(this.#keys.pending(key)).commit()
+          .delete(this.#keys.pending(envelope.id)).commit()
       );
     }
     return commit.then(

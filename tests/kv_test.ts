@@ -493,12 +493,36 @@ Deno.test("KvQueue polls Deno KV at the wall clock's pace on a VirtualClock", as
   });
 });
 
+Deno.test("KvQueue.join() waits for both of two items put with one key", async () => {
+  await withQueue<string>({}, async (queue) => {
+    await queue.put("first", { key: "same" });
+    await queue.put("second", { key: "same" });
+    const handled: string[] = [];
+    const worker = createTask(() =>
+      queue.work(async (item) => {
+        if (handled.length === 1) await sleep(50);
+        handled.push(item);
+      })
+    );
+    await queue.join();
+    assert.equal(handled.length, 2);
+    queue.shutdown();
+    await worker;
+  });
+});
+
 Deno.test("KvQueue.join() counts a marker Deno KV overwrote with a dead message as finished", async () => {
   await withQueue<string>({}, async (queue, kv) => {
     // What Deno KV writes when a worker dies holding an item's last
     // attempt: the message over the pending marker, and a dead letter.
-    const envelope = { [MARK]: "item", key: "k", item: "x", attempt: 6 };
-    await kv.set(KEYS.pending("k"), envelope);
+    const envelope = {
+      [MARK]: "item",
+      id: "put-1",
+      key: "k",
+      item: "x",
+      attempt: 6,
+    };
+    await kv.set(KEYS.pending("put-1"), envelope);
     await kv.set(KEYS.dead("k"), envelope);
     await queue.join();
     assert.equal(await count(kv, KEYS.pendingPrefix), 0);
