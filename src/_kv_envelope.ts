@@ -47,10 +47,16 @@ export const KV_LIMITS = {
   maxMessageBytes: 64 * 1024,
 } as const;
 
-/** Whether `value` is a message carrying an item. */
+/**
+ * Whether `value` is a message carrying an item, with every field a
+ * KvQueue needs to settle it.
+ */
 export function isItem(value: unknown): value is ItemEnvelope<unknown> {
-  return typeof value === "object" && value !== null &&
-    (value as Record<string, unknown>)[MARK] === "item";
+  if (typeof value !== "object" || value === null) return false;
+  const fields = value as Record<string, unknown>;
+  return fields[MARK] === "item" && typeof fields.id === "string" &&
+    "key" in fields && "item" in fields &&
+    Number.isInteger(fields.attempt) && (fields.attempt as number) >= 1;
 }
 
 /** Whether `value` is a tick. */

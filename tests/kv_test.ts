@@ -19,7 +19,7 @@ import {
   TimeoutError,
 } from "../mod.ts";
 import { type KvItemInfo, KvQueue, type KvQueueOptions } from "../src/kv.ts";
-import { MARK, QueueKeys } from "../src/_kv_envelope.ts";
+import { isItem, MARK, QueueKeys } from "../src/_kv_envelope.ts";
 import { VirtualClock } from "../src/testing.ts";
 import { withTempDir } from "./_tmp.ts";
 
@@ -539,4 +539,18 @@ Deno.test("KvQueue.join() counts a marker Deno KV overwrote with a dead message 
     joining.cancel();
     await assert.rejects(joining, CancelledError);
   });
+});
+
+Deno.test("KvQueue takes only messages with every field it needs to settle them", () => {
+  const item = { [MARK]: "item", id: "p1", key: "k", item: 1, attempt: 1 };
+  assert.ok(isItem(item));
+  // A message from another program, or from an older envelope: Deno KV
+  // retries it on its own schedule instead of a worker failing on it.
+  for (const field of ["id", "key", "item", "attempt"]) {
+    const { [field as keyof typeof item]: _, ...rest } = item;
+    assert.ok(!isItem(rest), `without ${field}`);
+  }
+  assert.ok(!isItem({ ...item, attempt: 0 }));
+  assert.ok(!isItem({ ...item, id: 7 }));
+  assert.ok(!isItem("item"));
 });
