@@ -39,6 +39,16 @@ export const EXAMPLES: readonly Example[] = [
     ],
   },
   {
+    name: "distributed_jobs",
+    about: "the job queue over Deno KV, across three worker processes",
+    flags: [
+      "--unstable-kv",
+      "--allow-read=examples/data",
+      "--allow-write=examples/data",
+      "--allow-run=deno",
+    ],
+  },
+  {
     name: "subprocess",
     about: "several commands at once, their output streamed",
     flags: ["--allow-run=deno"],

@@ -63,6 +63,9 @@ const LAYERS: readonly (readonly string[])[] = [
     "_dump_socket.ts",
     "task_dump.ts",
     "ps_cli.ts",
+    "_kv_envelope.ts",
+    "_kv_dispatch.ts",
+    "kv.ts",
   ],
   // 6: the concrete loop and the runners
   ["base_events.ts", "runners.ts"],
