@@ -36,6 +36,9 @@ export const DENO_ONLY_FILES: Readonly<Record<string, string>> = {
     "the live dump listens for signals and on a Unix socket through Deno",
   "tests/examples_introspection_test.ts":
     "watches a `deno run` of the introspection example through Deno.Command",
+  "tests/kv_test.ts": "KvQueue is a Deno adapter over Deno.openKv",
+  "tests/kv_processes_test.ts":
+    "KvQueue across `deno` worker processes sharing a Deno KV file",
 };
 
 /**
