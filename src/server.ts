@@ -7,6 +7,7 @@
  * @module
  */
 import { requireDeno } from "./_deno.ts";
+import { DESCRIBE, labelFuture } from "./_introspect.ts";
 import { writerHooks } from "./_stream_hooks.ts";
 import {
   checkStreamOptions,
@@ -790,6 +791,9 @@ export class Server implements AsyncDisposable {
   #accept(listener: Deno.Listener): Future<Deno.Conn> {
     const loop = this.#loop;
     const future = loop.createFuture<Deno.Conn>();
+    labelFuture(future, {
+      [DESCRIBE]: () => `Server.accept() on ${describeAddr(this.#addr)}`,
+    });
     this.#acceptOp = listener.accept().then(
       (conn) => {
         this.#acceptOp = undefined;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { HOST, text, virtual } from "./_net.ts";
 import {
   CancelledError,
+  captureTaskTree,
   createTask,
   currentTask,
   type ExceptionContext,
@@ -847,3 +848,21 @@ for (const mode of ["closeClients", "abortClients"] as const) {
     });
   });
 }
+
+Deno.test("Server: the task tree says its accepting task waits in Server.accept() on its address", async () => {
+  await virtual(async () => {
+    await using server = await startServer(() => {}, {
+      hostname: HOST,
+      port: 0,
+    });
+    await sleep(1);
+    const { port } = server.addr as Deno.NetAddr;
+    const accepting = captureTaskTree().tasks.find((info) =>
+      info.name === `Server ${HOST}:${port}`
+    );
+    assert.equal(
+      accepting?.awaiting[0].description,
+      `Server.accept() on ${HOST}:${port}`,
+    );
+  });
+});
