@@ -46,7 +46,7 @@ Deno.test("examples/introspection: the dump names the deadlock and what every ta
     "└── (T) Task-1 [ID, waiting] awaits sleep(T), due in T",
     "    ├── (T) alice->bob [spawned, ID, waiting, age T] awaits Lock.acquire() on <Lock [locked, waiters:1]> held by 'bob->alice'",
     "    ├── (T) bob->alice [spawned, ID, waiting, age T] awaits Lock.acquire() on <Lock [locked, waiters:1]> held by 'alice->bob'",
-    "    ├── (T) Server 127.0.0.1:PORT [spawned, ID, waiting, age T] awaits <Future pending>",
+    "    ├── (T) Server 127.0.0.1:PORT [spawned, ID, waiting, age T] awaits Server.accept() on 127.0.0.1:PORT",
     "    │   └── (T) Client 127.0.0.1:PORT [spawned, ID, waiting, age T] awaits StreamReader.readLine() from 127.0.0.1:PORT",
     "    └── (T) workers [spawned, ID, waiting, age T] awaits TaskGroup exit: waiting for 2 tasks",
     "        ├── (T) worker-1 [ID, waiting, age T] awaits Queue.get() on <Queue maxsize=0 getters[2]>",
