@@ -46,30 +46,6 @@ export async function resetClients(
   }
 }
 
-/**
- * How many descriptors this process has open. Deno 2.9 lets a program
- * read `/proc/self/fd` only with `--allow-all`, so a child shell counts
- * `/proc/$PPID/fd` (needs `--allow-run=sh`); the count includes the pipe
- * to that child, the same in every count.
- *
- * @returns The count.
- */
-export async function openDescriptors(): Promise<number> {
-  const out = await new Deno.Command("sh", {
-    args: ["-c", "ls /proc/$PPID/fd | wc -l"],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const count = Number.parseInt(new TextDecoder().decode(out.stdout), 10);
-  if (!out.success || !(count > 0)) {
-    throw new Error(
-      `Cannot count descriptors: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-  return count;
-}
-
 const TLS_CLIENT_SCRIPT = `
 import socket, ssl, sys
 port, cafile, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])

@@ -28,15 +28,10 @@ import {
   timeout,
 } from "../../mod.ts";
 import { LONG, scale } from "./_budget.ts";
-import {
-  closeAll,
-  connectMany,
-  openDescriptors,
-  resetClients,
-  trickle,
-} from "./_clients.ts";
+import { openDescriptors } from "../_descriptors.ts";
+import { HOST } from "../_net.ts";
+import { closeAll, connectMany, resetClients, trickle } from "./_clients.ts";
 
-const HOST = "127.0.0.1";
 const fixture = (name: string) =>
   Deno.readTextFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 const TLS = {

@@ -25,9 +25,8 @@ import {
   waitFor,
 } from "../../mod.ts";
 import { openDescriptors } from "../_descriptors.ts";
+import { HOST } from "../_net.ts";
 import { scale } from "./_budget.ts";
-
-const HOST = "127.0.0.1";
 
 /** The heap after a full collection, in bytes. */
 function heapAfterGc(): number {
