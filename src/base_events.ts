@@ -380,23 +380,8 @@ export class EventLoop implements AbstractEventLoop {
    * @throws {InvalidStateError} If the loop is closed or already running.
    */
   runForever(): Promise<void> {
-    if (this.#closed) return Promise.reject(closedError("runForever"));
-    if (this.#running) {
-      return Promise.reject(
-        new InvalidStateError("Cannot run loop: it is already running"),
-      );
-    }
-    const other = _findRunningLoop();
-    if (other !== undefined && other !== this) {
-      // As asyncio: one running loop at a time, so that the running loop
-      // (of sleep(), createTask(), new Future()) is never ambiguous.
-      return Promise.reject(
-        new InvalidStateError(
-          "Cannot run loop: another event loop is running; await its work " +
-            "there, or run this loop once the other has stopped",
-        ),
-      );
-    }
+    const refusal = this.#cannotRun("runForever");
+    if (refusal !== undefined) return Promise.reject(refusal);
     this.#running = true;
     _setRunning(this, true);
     const unsubscribe = this.#clock.subscribe?.(() => {
@@ -423,17 +408,9 @@ export class EventLoop implements AbstractEventLoop {
    * @throws {InvalidStateError} If the loop stops before it is done.
    */
   async runUntilComplete<T>(awaitable: Awaitable<T>): Promise<T> {
-    if (this.#closed) throw closedError("runUntilComplete");
-    if (this.#running) {
-      throw new InvalidStateError("Cannot run loop: it is already running");
-    }
-    const other = _findRunningLoop();
-    if (other !== undefined && other !== this) {
-      throw new InvalidStateError(
-        "Cannot run loop: another event loop is running; await its work " +
-          "there, or run this loop once the other has stopped",
-      );
-    }
+    // Checked before the awaitable becomes a task of a loop that won't run.
+    const refusal = this.#cannotRun("runUntilComplete");
+    if (refusal !== undefined) throw refusal;
     const future = ensureFuture(awaitable, { loop: this });
     const stop = (): void => this.stop();
     future.addDoneCallback(stop);
@@ -448,6 +425,27 @@ export class EventLoop implements AbstractEventLoop {
       );
     }
     return future.result();
+  }
+
+  /**
+   * Why the loop cannot start running now, if it cannot (asyncio's
+   * `_check_closed` and `_check_running`): it is closed, already running,
+   * or another loop runs. One loop at a time keeps the running loop (of
+   * `sleep()`, `createTask()`, `new Future()`) unambiguous.
+   */
+  #cannotRun(method: string): InvalidStateError | undefined {
+    if (this.#closed) return closedError(method);
+    if (this.#running) {
+      return new InvalidStateError("Cannot run loop: it is already running");
+    }
+    const other = _findRunningLoop();
+    if (other !== undefined && other !== this) {
+      return new InvalidStateError(
+        "Cannot run loop: another event loop is running; await its work " +
+          "there, or run this loop once the other has stopped",
+      );
+    }
+    return undefined;
   }
 
   /**
