@@ -16,8 +16,8 @@ import {
   describe,
   repr,
 } from "./_describe.ts";
-import { Deque } from "./_deque.ts";
 import { debugFromEnvironment } from "./_env.ts";
+import { ReadyQueue } from "./_ready_queue.ts";
 import { creationFrames, formatSite, requestTracing } from "./_introspect.ts";
 import { describeTaskAwait } from "./_awaits.ts";
 import { TimerHeap } from "./_heap.ts";
@@ -120,6 +120,16 @@ interface UnretrievedRecord {
   readonly context: ExceptionContext;
 }
 
+/**
+ * The Handle of a ready-queue entry, for reports: a user's Handle itself,
+ * or one made on demand for the loop's own wake-ups, which have none.
+ */
+function asHandle(callback: (arg: unknown) => void, arg: unknown): Handle {
+  return callback === _runHandle
+    ? arg as Handle
+    : new Handle(callback, undefined, arg);
+}
+
 function formatError(error: unknown): string {
   if (error instanceof Error) return error.stack ?? String(error);
   return String(error);
@@ -150,7 +160,7 @@ function formatError(error: unknown): string {
  */
 export class EventLoop implements AbstractEventLoop {
   #clock: Clock;
-  #ready = new Deque<Handle>(1024);
+  #ready = new ReadyQueue(1024);
   #timers = new TimerHeap<TimerHandle>();
   #cancelledTimers = 0;
   #running = false;
@@ -233,7 +243,7 @@ export class EventLoop implements AbstractEventLoop {
     if (this.#closed) throw closedError("callSoon");
     checkCallback("callSoon", callback);
     const handle = new Handle(callback, args.length === 0 ? NO_ARGS : args);
-    this.#ready.push(handle);
+    this.#ready.push(_runHandle, handle);
     if (this.#wakeup !== undefined) this.#wake();
     return handle;
   }
@@ -241,7 +251,7 @@ export class EventLoop implements AbstractEventLoop {
   /** @internal */
   _callSoonWith<A>(callback: (arg: A) => void, arg: A): void {
     if (this.#closed) throw closedError("callSoon");
-    this.#ready.push(new Handle(callback, undefined, arg));
+    this.#ready.push(callback, arg);
     if (this.#wakeup !== undefined) this.#wake();
   }
 
@@ -835,7 +845,7 @@ export class EventLoop implements AbstractEventLoop {
       if (timer.cancelled()) {
         if (this.#cancelledTimers > 0) this.#cancelledTimers--;
       } else {
-        this.#ready.push(timer);
+        this.#ready.push(_runHandle, timer);
       }
     }
   }
@@ -862,9 +872,11 @@ export class EventLoop implements AbstractEventLoop {
       // for the next iteration.
       let todo = ready.length;
       while (todo-- > 0) {
-        const handle = ready.shift()!;
-        if (handle.cancelled()) continue;
-        this.#runHandle(handle);
+        const callback = ready.shift()!;
+        const arg = ready.arg;
+        // A cancelled Handle is skipped without a turn.
+        if (callback === _runHandle && (arg as Handle).cancelled()) continue;
+        this.#runCallback(callback, arg);
         // A task this callback woke runs its whole step now, before the
         // next callback, as CPython runs Task.__step inline: microtask
         // turns pass until it reaches its next loop await or its end (or
@@ -908,23 +920,23 @@ export class EventLoop implements AbstractEventLoop {
     return next !== undefined && next.when() <= this.#clock.now();
   }
 
-  #runHandle(handle: Handle): void {
+  #runCallback(callback: (arg: unknown) => void, arg: unknown): void {
     _setExecuting(this);
     // Debug mode times the callback and the task step it resumes: kept in
     // fields, as locals live across the driver's awaits would cost every
     // iteration.
     const debug = this.#debug;
     if (debug) {
-      this.#slowHandle = handle;
+      this.#slowHandle = asHandle(callback, arg);
       this.#slowStart = performance.now();
     }
     try {
-      _runHandle(handle);
+      callback(arg);
     } catch (error) {
       this.callExceptionHandler({
         message: "Exception in callback",
         exception: error,
-        handle,
+        handle: asHandle(callback, arg),
       });
     } finally {
       _setExecuting(undefined);

@@ -11,6 +11,7 @@ const LAYERS: readonly (readonly string[])[] = [
   [
     "errors.ts",
     "_deque.ts",
+    "_ready_queue.ts",
     "_heap.ts",
     "_current.ts",
     "_priority_heap.ts",
