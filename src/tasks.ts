@@ -51,6 +51,9 @@ export interface TaskOptions {
 }
 
 let taskCounter = 0;
+// What the body's first call returns when it returned a promise.
+const BODY_PENDING = Symbol("body pending");
+const promiseThen = Promise.prototype.then;
 let startTask: (task: Task<unknown>) => void;
 
 _setCurrentTaskLoop(() =>
@@ -290,25 +293,42 @@ export class Task<T> extends Future<T> {
     }
     let result: unknown;
     try {
-      result = currentTaskStore.run(this, fn);
+      result = currentTaskStore.run(this, Task.#runBody, fn);
     } catch (error) {
       this.#finish(false, error);
       return;
     }
-    if (result instanceof Promise) {
-      result.then(
-        (value) => this.#finish(true, value),
-        (error) => this.#finish(false, error),
-      );
+    if (result !== BODY_PENDING) this.#finish(true, result);
+  }
+
+  /**
+   * Calls the body inside the task's context and, if it returns a native
+   * promise, waits for it there: its reactions then run in the context
+   * too, so two shared functions that read the store finish the task
+   * instead of two closures made for every task (about 150 of the 1,000
+   * bytes a task allocates). Another thenable (a Future, say) calls back
+   * from wherever it settles, so it gets the closures.
+   */
+  static #runBody(fn: () => unknown): unknown {
+    const result = fn();
+    if (result instanceof Promise && result.then === promiseThen) {
+      result.then(Task.#bodyReturned, Task.#bodyFailed);
     } else if (isThenable(result)) {
-      currentTaskStore.run(this, () =>
-        result.then(
-          (value) => this.#finish(true, value),
-          (error) => this.#finish(false, error),
-        ));
-    } else {
-      this.#finish(true, result);
-    }
+      const task = currentTaskStore.getStore() as Task<unknown>;
+      result.then(
+        (value) => task.#finish(true, value),
+        (error) => task.#finish(false, error),
+      );
+    } else return result;
+    return BODY_PENDING;
+  }
+
+  static #bodyReturned(value: unknown): void {
+    (currentTaskStore.getStore() as Task<unknown>).#finish(true, value);
+  }
+
+  static #bodyFailed(error: unknown): void {
+    (currentTaskStore.getStore() as Task<unknown>).#finish(false, error);
   }
 
   #finish(ok: boolean, outcome: unknown): void {
