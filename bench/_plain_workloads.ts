@@ -4,9 +4,12 @@
  * runtime sets, for `runtimes.ts` to show beside the module's figures.
  */
 import {
+  type Bytes,
   LOCK_ROUNDS,
   LOCK_TASKS,
+  perTask,
   PINGPONG_N,
+  rate,
   SLEEPERS_N,
   SPAWN_N,
   SWITCH_N,
@@ -17,27 +20,36 @@ function noop(): Promise<number> {
   return Promise.resolve(1);
 }
 
-/** Start 200,000 async calls, then await each. */
-export async function spawn(): Promise<void> {
-  const calls: Promise<number>[] = new Array(SPAWN_N);
-  for (let i = 0; i < SPAWN_N; i++) calls[i] = (async () => await noop())();
-  for (let i = 0; i < SPAWN_N; i++) await calls[i];
+/** Start `n` (200,000) async calls, then await each. */
+export async function spawn(n: number = SPAWN_N): Promise<number> {
+  const start = performance.now();
+  const calls: Promise<number>[] = new Array(n);
+  for (let i = 0; i < n; i++) calls[i] = (async () => await noop())();
+  for (let i = 0; i < n; i++) await calls[i];
+  return rate(n, start);
 }
 
-/** 1,000,000 microtask hops, `await null`, the nearest thing to sleep(0). */
-export async function switches(): Promise<void> {
-  for (let i = 0; i < SWITCH_N; i++) await null;
+/**
+ * `n` (1,000,000) microtask hops, `await null`, the nearest thing to
+ * sleep(0) — but it never lets a timer or I/O in.
+ */
+export async function switches(n: number = SWITCH_N): Promise<number> {
+  const start = performance.now();
+  for (let i = 0; i < n; i++) await null;
+  return rate(n, start);
 }
 
-/** 200,000 `setTimeout` with random delays up to 100 ms. */
-export function timers(): Promise<void> {
-  return new Promise((resolve) => {
-    let left = TIMERS_N;
+/** `n` (200,000) `setTimeout` with random delays up to 100 ms. */
+export async function timers(n: number = TIMERS_N): Promise<number> {
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    let left = n;
     const fire = () => {
       if (--left === 0) resolve();
     };
-    for (let i = 0; i < TIMERS_N; i++) setTimeout(fire, Math.random() * 100);
+    for (let i = 0; i < n; i++) setTimeout(fire, Math.random() * 100);
   });
+  return rate(n, start);
 }
 
 /** A one-way channel: a value, or a getter waiting for one. */
@@ -61,20 +73,20 @@ class Mailbox<T> {
   }
 }
 
-/** Round trips per second through two mailboxes. */
-export async function pingpong(): Promise<number> {
+/** Round trips per second through two mailboxes, `n` (200,000) of them. */
+export async function pingpong(n: number = PINGPONG_N): Promise<number> {
   const ping = new Mailbox<number>();
   const pong = new Mailbox<number>();
   const start = performance.now();
   const echo = (async () => {
-    for (let i = 0; i < PINGPONG_N; i++) pong.put(await ping.get());
+    for (let i = 0; i < n; i++) pong.put(await ping.get());
   })();
-  for (let i = 0; i < PINGPONG_N; i++) {
+  for (let i = 0; i < n; i++) {
     ping.put(i);
     await pong.get();
   }
   await echo;
-  return PINGPONG_N / ((performance.now() - start) / 1000);
+  return rate(n, start);
 }
 
 /** A FIFO mutex of resolvers. */
@@ -97,11 +109,11 @@ class Mutex {
   }
 }
 
-/** Acquisitions per second, 100 async functions contending. */
-export async function lock(): Promise<number> {
+/** Acquisitions per second, 100 async functions contending, `rounds` each. */
+export async function lock(rounds: number = LOCK_ROUNDS): Promise<number> {
   const mutex = new Mutex();
   const worker = async () => {
-    for (let i = 0; i < LOCK_ROUNDS; i++) {
+    for (let i = 0; i < rounds; i++) {
       await mutex.acquire();
       try {
         await null;
@@ -113,19 +125,23 @@ export async function lock(): Promise<number> {
   const start = performance.now();
   const workers = Array.from({ length: LOCK_TASKS }, worker);
   for (const done of workers) await done;
-  return (LOCK_TASKS * LOCK_ROUNDS) / ((performance.now() - start) / 1000);
+  return rate(LOCK_TASKS * rounds, start);
 }
 
 /**
- * Heap bytes per sleeper: 100,000 async functions each awaiting a 60 s
+ * Bytes per sleeper: `n` (100,000) async functions each awaiting a 60 s
  * `setTimeout` promise, with what it takes to stop them (the timer id and
- * the resolver); then all are stopped.
+ * the resolver), measured as `sleepers` in `_core_workloads.ts` does; then
+ * all are stopped.
  */
-export async function sleepers(heapUsed: () => number): Promise<number> {
-  const before = heapUsed();
-  const stops: (() => void)[] = new Array(SLEEPERS_N);
-  const sleeping: Promise<void>[] = new Array(SLEEPERS_N);
-  for (let i = 0; i < SLEEPERS_N; i++) {
+export async function sleepers(
+  used: () => Bytes,
+  n: number = SLEEPERS_N,
+): Promise<Bytes> {
+  const before = used();
+  const stops: (() => void)[] = new Array(n);
+  const sleeping: Promise<void>[] = new Array(n);
+  for (let i = 0; i < n; i++) {
     sleeping[i] = (async () => {
       await new Promise<void>((resolve) => {
         const id = setTimeout(resolve, 60_000);
@@ -136,7 +152,7 @@ export async function sleepers(heapUsed: () => number): Promise<number> {
       });
     })();
   }
-  const bytes = (heapUsed() - before) / SLEEPERS_N;
+  const bytes = perTask(before, used(), n);
   for (const stop of stops) stop();
   for (const done of sleeping) await done;
   return bytes;

@@ -20,16 +20,9 @@ function heapUsed(): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** Operations per second of a workload that runs `ops` operations. */
-function rate(fn: () => Promise<unknown>, ops: number) {
-  return async () => {
-    const start = performance.now();
-    await fn();
-    return ops / ((performance.now() - start) / 1000);
-  };
-}
-
 type Measure = () => Promise<number>;
+
+const heap = () => ({ heap: heapUsed() });
 
 const WORKLOADS: Record<
   string,
@@ -37,25 +30,29 @@ const WORKLOADS: Record<
 > = {
   spawn: {
     unit: "ops/s",
-    ours: rate(core.spawn, core.SPAWN_N),
-    plain: rate(plain.spawn, core.SPAWN_N),
+    ours: () => core.spawn(),
+    plain: () => plain.spawn(),
   },
   switch: {
     unit: "ops/s",
-    ours: rate(core.switches, core.SWITCH_N),
-    plain: rate(plain.switches, core.SWITCH_N),
+    ours: () => core.switches(),
+    plain: () => plain.switches(),
   },
   timers: {
     unit: "ops/s",
-    ours: rate(core.timers, core.TIMERS_N),
-    plain: rate(plain.timers, core.TIMERS_N),
+    ours: () => core.timers(),
+    plain: () => plain.timers(),
   },
-  pingpong: { unit: "ops/s", ours: core.pingpong, plain: plain.pingpong },
-  lock: { unit: "ops/s", ours: core.lock, plain: plain.lock },
+  pingpong: {
+    unit: "ops/s",
+    ours: () => core.pingpong(),
+    plain: () => plain.pingpong(),
+  },
+  lock: { unit: "ops/s", ours: () => core.lock(), plain: () => plain.lock() },
   sleepers: {
     unit: "bytes/task",
-    ours: () => core.sleepers(heapUsed),
-    plain: () => plain.sleepers(heapUsed),
+    ours: async () => (await core.sleepers(heap)).heap,
+    plain: async () => (await plain.sleepers(heap)).heap,
   },
 };
 

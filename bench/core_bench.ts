@@ -1,6 +1,7 @@
 /**
- * Core benchmarks: `deno task bench`. For the comparison with CPython
- * asyncio and uvloop in one run, see `compare.ts`.
+ * Core benchmarks: `deno task bench`. For the comparison with every peer
+ * (CPython asyncio, uvloop, Effection, Effect, plain promises) in one run,
+ * see `compare.ts`.
  */
 import { spawn, switches, timers } from "./_core_workloads.ts";
 

@@ -26,6 +26,11 @@
  * that load elsewhere on the machine hits them alike. The server
  * modes are `deno run --allow-net=127.0.0.1 bench/echo.ts serve
  * read|readinto|raw`.
+ *
+ * `compare.ts` runs each (server, size) pair as a cell of its own instead:
+ * `echo.ts cell SERVER SIZE [--quick]` starts that one server, loads it
+ * for `WARMUP_MS` to warm up and for `ECHO_SECONDS` measured (`--quick`:
+ * 0.2 s and 0.5 s), stops it and prints `{ "value": msg/s, "version" }`.
  */
 import { run, startServer } from "../mod.ts";
 
@@ -198,15 +203,18 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-async function main(): Promise<void> {
-  const seconds = Number(Deno.env.get("ECHO_SECONDS") ?? 2);
-  const rounds = Number(Deno.env.get("ECHO_ROUNDS") ?? 3);
+/** The servers, by label: this module's two, raw Deno, asyncio, uvloop. */
+export function peers(): Peer[] {
   const script = new URL(import.meta.url).pathname;
   const peersScript = new URL("./echo_peers.py", import.meta.url).pathname;
   const deno = ["run", "--allow-net=127.0.0.1", script, "serve"];
-  const peers: Peer[] = [
+  return [
     { label: "read", command: "deno", args: [...deno, "read"] },
-    { label: "readinto", command: "deno", args: [...deno, "readinto"] },
+    {
+      label: "readinto",
+      command: "deno",
+      args: [...deno, "readinto"],
+    },
     { label: "raw", command: "deno", args: [...deno, "raw"] },
     {
       label: "asyncio",
@@ -219,8 +227,34 @@ async function main(): Promise<void> {
       args: [peersScript, "uvloop"],
     },
   ];
+}
+
+/** One cell of `compare.ts`: one server, one message size. */
+async function cell(label: string, size: number, quick: boolean) {
+  const peer = peers().find((p) => p.label === label);
+  if (peer === undefined) {
+    throw new TypeError(`Cannot run a cell: unknown server: ${label}`);
+  }
+  if (!SIZES.includes(size)) {
+    throw new RangeError(`Cannot run a cell: size must be one of ${SIZES}`);
+  }
+  const seconds = quick ? 0.5 : Number(Deno.env.get("ECHO_SECONDS") ?? 2);
+  const server = await start(peer);
+  if (server === undefined) throw new Error(`Cannot start ${label}`);
+  try {
+    await load(server.port, size, quick ? 200 : WARMUP_MS);
+    const value = await load(server.port, size, seconds * 1000);
+    console.log(JSON.stringify({ value, version: server.runtime }));
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(Deno.env.get("ECHO_SECONDS") ?? 2);
+  const rounds = Number(Deno.env.get("ECHO_ROUNDS") ?? 3);
   const servers: Running[] = [];
-  for (const peer of peers) {
+  for (const peer of peers()) {
     const running = await start(peer);
     if (running !== undefined) servers.push(running);
   }
@@ -290,6 +324,12 @@ if (import.meta.main) {
   if (Deno.args[0] === "serve") {
     if (Deno.args[1] === "raw") await serveRaw();
     else await serveOurs(Deno.args[1] === "readinto");
+  } else if (Deno.args[0] === "cell") {
+    await cell(
+      Deno.args[1],
+      Number(Deno.args[2]),
+      Deno.args.includes("--quick"),
+    );
   } else {
     await main();
   }

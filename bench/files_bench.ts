@@ -20,6 +20,12 @@
  *
  * Each case runs 5 times, interleaved, so that load elsewhere on the
  * machine hits them alike; the best time counts.
+ *
+ * `compare.ts` runs each case as a cell of its own instead, in a fresh
+ * process: `files_bench.ts prepare DIR [--quick]` writes the files once,
+ * then `files_bench.ts cell CASE DIR [--quick]` runs one case once to warm
+ * up and once measured, and prints `{ "value": MiB/s or files/s }`.
+ * `--quick` copies 32 MiB and reads 200 small files.
  */
 import { gather, openReader, openWriter, readFile, run } from "../mod.ts";
 
@@ -30,14 +36,14 @@ const SMALL_COUNT = 2000;
 const SMALL_SIZE = 4096;
 const ROUNDS = 5;
 
-async function makeBig(path: string): Promise<void> {
+async function makeBig(path: string, size: number = BIG): Promise<void> {
   using file = await Deno.open(path, {
     write: true,
     create: true,
     truncate: true,
   });
   const block = new Uint8Array(MiB).map((_, i) => i % 251);
-  for (let written = 0; written < BIG; written += MiB) {
+  for (let written = 0; written < size; written += MiB) {
     let off = 0;
     while (off < block.length) off += await file.write(block.subarray(off));
   }
@@ -127,6 +133,93 @@ function row(name: string, ms: number, unit: string, value: number): string {
   return `${name.padEnd(44)} ${ms.toFixed(1).padStart(8)} ms  ${
     value.toFixed(0).padStart(8)
   } ${unit}`;
+}
+
+/** The cases `compare.ts` runs, each in its own process. */
+export const CASES: Record<
+  string,
+  (dir: string, quick: boolean) => Promise<number>
+> = {
+  "copy-raw": (dir, quick) => copyRate(dir, quick, rawCopy),
+  "copy-readinto": (dir, quick) =>
+    copyRate(dir, quick, (src, dst) => streamCopy(src, dst, true)),
+  "copy-read": (dir, quick) =>
+    copyRate(dir, quick, (src, dst) => streamCopy(src, dst, false)),
+  "readfile-raw": (dir, quick) =>
+    smallRate(
+      dir,
+      quick,
+      (names) => Promise.all(names.map((n) => Deno.readFile(n))),
+    ),
+  "readfile-signal": (dir, quick) =>
+    smallRate(dir, quick, (names) =>
+      Promise.all(
+        names.map((n) =>
+          Deno.readFile(n, { signal: new AbortController().signal })
+        ),
+      )),
+  "readfile-module": (dir, quick) =>
+    smallRate(
+      dir,
+      quick,
+      (names) => run(() => gather(names.map((n) => readFile(n)))),
+    ),
+  "open-raw": (dir, quick) =>
+    smallRate(dir, quick, (names) => Promise.all(names.map(rawReadAll))),
+  "open-module": (dir, quick) =>
+    smallRate(dir, quick, (names) =>
+      run(() =>
+        gather(names.map(async (n) => {
+          await using reader = await openReader(n);
+          return await reader.read();
+        }))
+      )),
+};
+
+function sizes(quick: boolean): { big: number; count: number } {
+  return quick
+    ? { big: BIG / 8, count: SMALL_COUNT / 10 }
+    : { big: BIG, count: SMALL_COUNT };
+}
+
+/** Writes the big file and the small ones under `dir`. */
+export async function prepare(dir: string, quick: boolean): Promise<void> {
+  const { big, count } = sizes(quick);
+  await makeBig(`${dir}/big.bin`, big);
+  const small = new Uint8Array(SMALL_SIZE).fill(7);
+  for (let i = 0; i < count; i++) {
+    await Deno.writeFile(`${dir}/small-${i}.bin`, small);
+  }
+}
+
+async function copyRate(
+  dir: string,
+  quick: boolean,
+  copy: (src: string, dst: string) => Promise<number>,
+): Promise<number> {
+  const src = `${dir}/big.bin`;
+  const dst = `${dir}/copy.bin`;
+  try {
+    await copy(src, dst); // warm-up
+    const bytes = sizes(quick).big;
+    return (bytes / MiB) / (await timeIt(() => copy(src, dst)) / 1000);
+  } finally {
+    await Deno.remove(dst).catch(() => {});
+  }
+}
+
+async function smallRate(
+  dir: string,
+  quick: boolean,
+  read: (names: string[]) => Promise<unknown>,
+): Promise<number> {
+  const { count } = sizes(quick);
+  const names = Array.from(
+    { length: count },
+    (_, i) => `${dir}/small-${i}.bin`,
+  );
+  await read(names); // warm-up
+  return count / (await timeIt(() => read(names)) / 1000);
 }
 
 export async function main(): Promise<void> {
@@ -260,4 +353,18 @@ export async function main(): Promise<void> {
   }
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  const [mode, name, dir] = Deno.args;
+  const quick = Deno.args.includes("--quick");
+  if (mode === "prepare") {
+    await prepare(name, quick);
+  } else if (mode === "cell") {
+    const measure = CASES[name];
+    if (measure === undefined) {
+      throw new TypeError(`Cannot run a cell: unknown case: ${name}`);
+    }
+    console.log(JSON.stringify({ value: await measure(dir, quick) }));
+  } else {
+    await main();
+  }
+}

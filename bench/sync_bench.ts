@@ -1,7 +1,7 @@
 /**
  * Benchmarks for the synchronization primitives and queues, on the real
- * clock. The same workloads run on CPython asyncio and uvloop in
- * `bench/sync_peers.py`, so figures can be compared side by side:
+ * clock. The same workloads run on every peer (CPython asyncio, uvloop,
+ * Effection, Effect, plain promises) in `deno task bench:compare`:
  *
  * - pingpong: two tasks pass a token through two `Queue(1)`s, 200,000
  *   round trips;
@@ -15,8 +15,7 @@
  *
  * `deno task bench` runs them with `Deno.bench`; `deno run
  * bench/sync_bench.ts [workload...] [--repeat N]` prints one JSON line per
- * workload with operations per second, the best of N runs, in the format
- * of `bench/sync_peers.py`.
+ * workload with operations per second, the best of N runs.
  */
 import { createTask, Lock, run, sleep } from "../mod.ts";
 import { lock, LOCK_ROUNDS, LOCK_TASKS, pingpong } from "./_core_workloads.ts";
@@ -47,8 +46,8 @@ export async function lockTryFinally(): Promise<number> {
 }
 
 const WORKLOADS: Record<string, () => Promise<number>> = {
-  pingpong,
-  lock,
+  pingpong: () => pingpong(),
+  lock: () => lock(),
   lock_try_finally: lockTryFinally,
 };
 
