@@ -511,3 +511,52 @@ Deno.test("Task.cancel() of tasks awaiting each other in a circle says it is a d
   });
   loop.close(); // the pair is still pending: nothing more to run
 });
+
+Deno.test("A body that returns a Future, a promise or a thenable finishes its task with the outcome, eager or not", async () => {
+  await run(async () => {
+    const loop = getRunningLoop();
+    const other = newEventLoop();
+    try {
+      for (const eager of [false, true]) {
+        const ok = new Future<number>();
+        const bad = new Future<number>();
+        const results = [
+          createTask(() => ok, { eager }),
+          createTask(() => bad, { eager }),
+          createTask(() => Promise.resolve(3), { eager }),
+          createTask(() => Promise.reject(new RangeError("four")), { eager }),
+          createTask(
+            () =>
+              ({ then: (f: (v: number) => void) => f(5) }) as PromiseLike<
+                number
+              >,
+            { eager },
+          ),
+          // Refused at once: bound to a loop that is not the task's.
+          createTask(() => other.createFuture<number>(), { eager }),
+        ].map((task) => task.then((v) => v, (e) => (e as Error).message));
+        loop.callSoon(() => ok.setResult(1));
+        loop.callSoon(() => bad.setException(new TypeError("two")));
+        const settled = await gather(...results);
+        assert.deepEqual(settled.slice(0, 5), [1, "two", 3, "four", 5]);
+        assert.match(String(settled[5]), /another event loop/);
+      }
+    } finally {
+      other.close();
+    }
+  });
+});
+
+Deno.test("Cancelling a task whose body returned a Future cancels that Future", async () => {
+  await run(async () => {
+    for (const eager of [false, true]) {
+      const future = new Future<number>();
+      const task = createTask(() => future, { eager });
+      await sleep(0);
+      task.cancel("stop");
+      await assert.rejects(task, (e) => e instanceof CancelledError);
+      assert.ok(future.cancelled());
+      assert.ok(task.cancelled());
+    }
+  });
+});
