@@ -4,6 +4,85 @@
  * on a `Clock` (real or virtual), and yields to the host's own event loop
  * at least every millisecond of work so that Deno's I/O and timers run.
  *
+ * How the loop runs — read this before changing `#drive`, `#idle` or
+ * `#wake`. The loop lives inside the host's event loop: `runForever()`
+ * starts `#drive()`, one async function on the host's microtask queue,
+ * and the host gets a turn only where the driver awaits a macrotask
+ * (`hostYield()`, `#idle()`). Nothing blocks.
+ *
+ * One iteration of `#drive` (asyncio's `_run_once`):
+ * 1. Due timers (by one `clock.now()` reading) move to the back of the
+ *    ready queue, earliest first, ties in the order scheduled; cancelled
+ *    ones are dropped.
+ * 2. The entries ready at that moment run, in order; what they schedule
+ *    waits for the next iteration, so an iteration always ends. An entry is
+ *    a (callback, argument) pair (`_ready_queue.ts`): a user's Handle as
+ *    (`_runHandle`, handle), skipped without a turn once cancelled, or one
+ *    of the loop's own wake-ups, which has no Handle. A callback that
+ *    throws goes to the exception handler and the loop goes on.
+ * 3. After each callback, the step of the task it woke runs in place,
+ *    before the next callback, as CPython runs `Task.__step` inline:
+ *    waking a task sets `resumingTask` (`_current.ts`), its code continues
+ *    in microtasks, and the driver passes microtask turns until the task's
+ *    next loop await (`Future.then`) or its end clears it. After
+ *    MAX_STEP_TURNS turns (a step awaiting a plain promise) the driver
+ *    gives up; the rest of that step runs among later callbacks.
+ * 4. `stop()` ends the loop at the end of an iteration: the one running,
+ *    or the next one if it came while the loop was idle (asyncio's too).
+ * 5. If nothing is ready, up to four microtask turns let woken code
+ *    schedule something; if still nothing is ready and no timer is due,
+ *    the loop idles.
+ *
+ * Yielding to the host. Every 64 callbacks and every 8th iteration the
+ * driver reads the real time (`performance.now()`, even on a virtual
+ * clock); once more than SLICE_MS (1 ms) has passed since the host last
+ * had a turn, it yields one macrotask (`setImmediate`, or a MessageChannel
+ * message), so that Deno's I/O callbacks and timers run.
+ *
+ * Idling (`#idle`). The driver sets `#wakeup` and awaits it. Whatever
+ * gives the loop work calls `#wake()`: `callSoon` and the loop's own
+ * wake-ups, a new timer, `stop()`, the clock moving (`Clock.subscribe`),
+ * the last I/O finishing on a virtual clock, and the host timers below.
+ * - `waitAllTasksBlocked()`'s waiters (`_whenIdle`) come first: they are
+ *   released once a whole host macrotask passed with nothing scheduled,
+ *   and the clock does not jump in that wait.
+ * - A real clock keeps one host `setTimeout` for the earliest deadline,
+ *   armed across wake-ups and replaced only by an earlier deadline, so a
+ *   loop that idles often does not set and clear a host timer each time.
+ *   One that fires early (its timer cancelled, or a deadline past the
+ *   host's longest delay) wakes a loop that finds nothing and re-arms.
+ * - A virtual clock jumps (`#jump`) to the earliest live deadline, never
+ *   to Infinity, after one host macrotask (`autojumpThreshold` 0) or after
+ *   `autojumpThreshold` real ms of unbroken idleness (a wake clears that
+ *   host timer; with Infinity only `advance()` moves time). It never
+ *   jumps while I/O is in flight: adapters call `_ioStarted()` when an
+ *   operation that finishes without a peer begins (connect, write, file
+ *   I/O, an executor job) and `_ioFinished()` when it settles or is given
+ *   up, and the last one wakes the idle loop to try again. A read waiting
+ *   for a peer holds nothing. A real clock ignores the count.
+ *
+ * `close()` (refused while running) drops pending callbacks and timers
+ * unrun, removes signal handlers (they keep the process alive), reports
+ * every exception nobody retrieved, forgets the tasks (debug mode reports
+ * one collected while pending), and makes scheduling throw
+ * InvalidStateError. It cancels no task and leaves the executor alone:
+ * `run()` does both before it closes the loop.
+ *
+ * What must stay true:
+ * - Order: ready entries run first in, first out; timers by deadline, ties
+ *   in the order scheduled, after the entries ready before they came due;
+ *   a woken task's step ends (within MAX_STEP_TURNS) before the next
+ *   callback. Tests and code ported from asyncio rely on it.
+ * - No lost wake-up: deciding to idle (nothing ready, no timer due) and
+ *   setting `#wakeup` happen in one synchronous stretch, and whatever adds
+ *   work calls `#wake()` while `#wakeup` is set. A new source of work must
+ *   do the same.
+ * - No starvation: an iteration runs only what was ready at its start,
+ *   every iteration collects due timers, and once the slice has passed the
+ *   host gets a macrotask within 64 callbacks or 8 iterations.
+ * - Virtual time moves only while the loop is idle with no I/O in flight,
+ *   and exactly to the next deadline, so a test on it is deterministic.
+ *
  * @module
  */
 import { resumingTask, setResumingTask } from "./_current.ts";
@@ -70,7 +149,11 @@ export interface EventLoopOptions {
 // Shared by every handle scheduled without arguments, so a long-lived timer
 // does not keep an empty array alive of its own.
 const NO_ARGS: never[] = [];
-/** Microtask turns a resumed task's step may take before the next callback. */
+/**
+ * Microtask turns a resumed task's step may take before the next callback:
+ * a step that awaits a plain promise would otherwise hold the loop until
+ * the promise settles.
+ */
 const MAX_STEP_TURNS = 64;
 /**
  * Awaited to let one microtask turn pass: a settled native promise takes
@@ -111,6 +194,7 @@ function yieldToHost(callback: () => void): void {
   messageChannel.port2.postMessage(null);
 }
 
+/** `yieldToHost` as a promise, for the driver to await. */
 function hostYield(): Promise<void> {
   return new Promise((resolve) => yieldToHost(resolve));
 }
@@ -298,6 +382,7 @@ export class EventLoop implements AbstractEventLoop {
     return this.#scheduleAt("callAt", when, callback, args);
   }
 
+  /** `callLater` and `callAt` after their own argument check. */
   #scheduleAt<A extends unknown[]>(
     method: string,
     when: number,
@@ -811,6 +896,11 @@ export class EventLoop implements AbstractEventLoop {
     return this.#tasks.filter((task) => !task.done());
   }
 
+  /**
+   * Reports an exception nobody retrieved, once: when its future is
+   * collected (the registry calls this) or at `close()`, whichever comes
+   * first.
+   */
   #reportLost(record: UnretrievedRecord): void {
     if (!this.#unretrieved.delete(record)) return;
     this.#registry.unregister(record);
@@ -823,6 +913,11 @@ export class EventLoop implements AbstractEventLoop {
     this.callExceptionHandler({ ...record.context, future });
   }
 
+  /**
+   * Counts a cancelled timer, which stays in the heap until it reaches the
+   * top; once they are most of a large heap, rebuilds it without them, so
+   * timeouts that never fire do not grow it (asyncio does the same).
+   */
   #timerCancelled(): void {
     this.#cancelledTimers++;
     const timers = this.#timers;
@@ -862,6 +957,7 @@ export class EventLoop implements AbstractEventLoop {
     return timer;
   }
 
+  /** The loop itself: one pass of `for (;;)` per iteration (module doc). */
   async #drive(): Promise<void> {
     const ready = this.#ready;
     let sliceStart = performance.now();
@@ -920,11 +1016,17 @@ export class EventLoop implements AbstractEventLoop {
     }
   }
 
+  /** Whether the earliest live timer is due now: then the loop must not idle. */
   #timersDue(): boolean {
     const next = this.#nextTimer();
     return next !== undefined && next.when() <= this.#clock.now();
   }
 
+  /**
+   * Runs one ready entry with this loop marked as executing, which is the
+   * loop a plain callback's `getRunningLoop()` finds; a throw goes to the
+   * exception handler, so one bad callback never stops the loop.
+   */
   #runCallback(callback: (arg: unknown) => void, arg: unknown): void {
     _setExecuting(this);
     // Debug mode times the callback and the task step it resumes: kept in
@@ -1004,6 +1106,10 @@ export class EventLoop implements AbstractEventLoop {
     });
   }
 
+  /**
+   * A host macrotask passed and nothing woke the loop: every task is
+   * blocked, so `waitAllTasksBlocked()`'s waiters are released.
+   */
   #idleConfirmed(resolve: () => void): void {
     if (this.#wakeup !== resolve) return;
     const waiters = this.#idleWaiters;
@@ -1012,6 +1118,11 @@ export class EventLoop implements AbstractEventLoop {
     if (this.#wakeup === resolve) this.#wake();
   }
 
+  /**
+   * Jumps a virtual clock to the earliest live deadline, unless the idle
+   * wait ended or I/O began in the meantime (that I/O's end wakes the loop
+   * to try again).
+   */
   #jump(resolve: () => void): void {
     this.#hostTimer = undefined;
     if (this.#wakeup !== resolve || this.#ioInFlight > 0) return;
@@ -1045,6 +1156,7 @@ export class EventLoop implements AbstractEventLoop {
     this.#deadlineAt = when;
   }
 
+  /** The real clock's deadline timer fired: wake the loop to collect. */
   #deadlineReached = (): void => {
     this.#deadlineTimer = undefined;
     this.#deadlineAt = Infinity;
@@ -1057,6 +1169,10 @@ export class EventLoop implements AbstractEventLoop {
     this.#deadlineAt = Infinity;
   }
 
+  /**
+   * Arms the virtual clock's autojump timer (`#wake` clears it); a delay
+   * past the host's longest is reached in steps.
+   */
   #armHostTimer(callback: () => void, delay: number): void {
     const clear = globalThis.clearTimeout;
     const id = delay > MAX_HOST_DELAY
@@ -1068,6 +1184,10 @@ export class EventLoop implements AbstractEventLoop {
     this.#hostTimer = () => clear(id);
   }
 
+  /**
+   * Ends the idle wait, if the loop is idle, and drops the autojump timer.
+   * The deadline timer stays armed: the next idle wait may reuse it.
+   */
   #wake(): void {
     const wakeup = this.#wakeup;
     this.#wakeup = undefined;
