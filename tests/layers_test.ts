@@ -1,8 +1,9 @@
 /**
  * The architecture, enforced: every runtime import in src/ points to the
- * same layer or one below, and there is no import cycle. `import type` may
- * point anywhere (it vanishes at run time). A new file must be given a layer
- * here. `deno task layers` runs this file alone.
+ * same layer or a lower one, and there is no import cycle. `import type` may
+ * point anywhere (it vanishes at run time). src/README.md maps the same
+ * layers, with the same numbers and names, saying what each file is: a new
+ * file is given its layer in both. `deno task layers` runs this file alone.
  */
 import assert from "node:assert/strict";
 
@@ -24,9 +25,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ["clock.ts", "virtual_clock.ts", "events.ts"],
   // 2: futures
   ["futures.ts"],
-  // 3: tasks
+  // 3: tasks and sleep
   ["tasks.ts", "sleep.ts"],
-  // 4: composition, locks and queues
+  // 4: composition, locks, queues and streams
   [
     "gather.ts",
     "wait.ts",
