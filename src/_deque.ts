@@ -1,7 +1,8 @@
 /**
  * A growable ring buffer: O(1) push at the back and shift at the front,
- * without the O(n) cost of `Array.prototype.shift` on large queues. The
- * loop's ready queue and every FIFO wait list use it.
+ * without the O(n) cost of `Array.prototype.shift` on large queues. Queues,
+ * the executor's job list and KV dispatch use it (the loop's ready queue is
+ * `_ready_queue.ts`, pairs without an object each).
  */
 export class Deque<T> {
   #items: (T | undefined)[];

@@ -24,6 +24,11 @@ import {
   timeout,
 } from "../mod.ts";
 
+// Real idleness before the virtual clock jumps: a handshake waits on its
+// peer and does not hold the clock, and 5 ms is too short a pause on a
+// loaded machine (the clock jumped past the server's handshake timeout).
+const TLS_IDLE_MS = 50;
+
 const fixture = (name: string) =>
   Deno.readTextFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 const CA = fixture("tls_ca.pem");
@@ -71,7 +76,7 @@ Deno.test("openConnection({ tls: true }) talks to a startServer() TLS server", a
     }
     server.close();
     await server.waitClosed();
-  });
+  }, TLS_IDLE_MS);
 });
 
 Deno.test("openConnection({ tls: true }) fails on an untrusted certificate; the server goes on", async () => {
@@ -106,7 +111,7 @@ Deno.test("openConnection({ tls: true }) fails on an untrusted certificate; the 
     server.close();
     await server.waitClosed();
     assert.equal(handled, 1);
-  });
+  }, TLS_IDLE_MS);
 });
 
 Deno.test("startServer() drops a TLS client that never finishes its handshake", async () => {
@@ -134,7 +139,7 @@ Deno.test("startServer() drops a TLS client that never finishes its handshake", 
     // Deno 2.9 keeps the TCP socket of a TlsConn closed before its
     // handshake open until the peer closes (a Deno limitation): close ours.
     conn.close();
-  });
+  }, TLS_IDLE_MS);
 });
 
 Deno.test("startServer() TLS: a client closing without close_notify is a plain end of stream", async () => {
@@ -208,7 +213,7 @@ Deno.test("startServer() TLS in debug mode reports a failed handshake with the p
     );
     server.close();
     await server.waitClosed();
-  });
+  }, TLS_IDLE_MS);
 });
 
 function tlsClient(server: Server) {
