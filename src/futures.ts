@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { awaitHooks, currentTaskStore, setResumingTask } from "./_current.ts";
+import {
+  awaitHooks,
+  currentTaskStore,
+  setResumingTask,
+  Wait,
+} from "./_current.ts";
 import {
   noteAwait,
   noteCreated,
@@ -14,11 +19,8 @@ import {
   tracing,
 } from "./_introspect.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
-import {
-  _findRunningLoop,
-  type AbstractEventLoop,
-  getEventLoop,
-} from "./events.ts";
+import { findRunningLoop } from "./_loops.ts";
+import { type AbstractEventLoop, getEventLoop } from "./events.ts";
 
 const PENDING = 0;
 const FINISHED = 1;
@@ -46,23 +48,6 @@ export type DoneCallback<T> = (future: Future<T>) => void;
 // Future<unknown>, as Promise<T> is to Promise<unknown>.
 type StoredCallback = Wait | ((future: never) => void);
 
-/**
- * One `then` (or `await`) on a future: its callbacks, the task awaiting, if
- * any, and whether that task asked for this await to be cancelled.
- */
-class Wait {
-  cancelRequested = false;
-  cancelMessage: string | undefined = undefined;
-  constructor(
-    readonly future: Future<unknown>,
-    readonly task: object | undefined,
-    readonly onFulfilled: ((value: unknown) => unknown) | null | undefined,
-    readonly onRejected: ((reason: unknown) => unknown) | null | undefined,
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (reason: unknown) => void,
-  ) {}
-}
-
 // then() creates a promise per await: a shared executor that stores its
 // resolvers here spares a closure and its context each time.
 let capturedResolve: (value: unknown) => void = () => {};
@@ -73,31 +58,6 @@ function captureResolvers(
 ): void {
   capturedResolve = resolve as (value: unknown) => void;
   capturedReject = reject;
-}
-
-/**
- * Cancels one wait of a task being cancelled: the awaited future is
- * cancelled (a Task only gets the request). If it refuses — it is already
- * done with its callbacks not run yet, or it declines as gather's future
- * does when no child could be cancelled — this wait throws CancelledError
- * when it resumes instead of handing over the result, as asyncio's
- * `_must_cancel` does.
- */
-export function _cancelWait(wait: object, message?: string): void {
-  const w = wait as Wait;
-  if (!w.future.cancel(message)) {
-    w.cancelRequested = true;
-    w.cancelMessage = message;
-  }
-}
-
-/**
- * Withdraws what `_cancelWait` asked of a wait whose future had refused
- * the cancel: the task resumes with the outcome after all, as asyncio's
- * `uncancel()` clears `_must_cancel`.
- */
-export function _uncancelWait(wait: object): void {
-  (wait as Wait).cancelRequested = false;
 }
 
 /**
@@ -139,7 +99,7 @@ export class Future<T> implements Promise<T> {
    * @param options The loop to bind to.
    */
   constructor(options?: FutureOptions) {
-    this.#loop = options?.loop ?? _findRunningLoop() ?? getEventLoop();
+    this.#loop = options?.loop ?? findRunningLoop() ?? getEventLoop();
     if (tracing) noteCreated(this, new.target);
   }
 
