@@ -81,9 +81,9 @@ export class Semaphore {
    */
   constructor(value?: number);
   // BoundedSemaphore passes its bound too: see withBound.
-  constructor(value = 1, bound = Infinity) {
+  constructor(value = 1, bound?: Bound) {
     this.#value = checkValue("semaphore", value);
-    this.#bound = bound;
+    this.#bound = bound instanceof Bound ? bound.value : Infinity;
   }
 
   /**
@@ -285,9 +285,14 @@ export class BoundedSemaphore extends Semaphore {
 
 /**
  * Semaphore's constructor arguments for BoundedSemaphore: `value`, and
- * the same as the bound, which the public signature leaves out (asyncio's
+ * the same as its bound, which the public signature leaves out (asyncio's
  * BoundedSemaphore reads `_value`; an argument needs no member).
  */
 function withBound(value: number): [number] {
-  return [value, value] as unknown as [number];
+  return [value, new Bound(value)] as unknown as [number];
+}
+
+/** The bound, in a box only this module makes: a stray argument is not one. */
+class Bound {
+  constructor(readonly value: number) {}
 }
