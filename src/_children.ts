@@ -5,11 +5,8 @@
  */
 import { describe } from "./_describe.ts";
 import { CancelledError } from "./errors.ts";
-import {
-  _findRunningLoop,
-  type AbstractEventLoop,
-  getEventLoop,
-} from "./events.ts";
+import { findRunningLoop } from "./_loops.ts";
+import { type AbstractEventLoop, getEventLoop } from "./events.ts";
 import { Future } from "./futures.ts";
 import { type Awaitable, ensureFuture } from "./tasks.ts";
 
@@ -98,7 +95,7 @@ export function toFutures(
       );
     }
   }
-  loop ??= _findRunningLoop() ?? getEventLoop();
+  loop ??= findRunningLoop() ?? getEventLoop();
   const futures: Future<unknown>[] = new Array(items.length);
   let wrapped: Map<object, Future<unknown>> | undefined;
   for (let i = 0; i < items.length; i++) {

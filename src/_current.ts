@@ -1,14 +1,58 @@
 /**
- * Which task is running. The current task travels through `await`s with
+ * Which task is running, and what futures and tasks share about its
+ * awaits. The current task travels through `await`s with
  * `AsyncLocalStorage` (built into Deno, Node and Bun), so a Future's `then`
  * learns which task is suspending on it, even inside promise chains the
  * task started.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { Future } from "./futures.ts";
 
 /** The running task, opaque below tasks.ts. */
 export const currentTaskStore: AsyncLocalStorage<object> =
   new AsyncLocalStorage<object>();
+
+/**
+ * One `then` (or `await`) on a future: its callbacks, the task awaiting, if
+ * any, and whether that task asked for this await to be cancelled. Futures
+ * make them; a task keeps the ones in flight, to cancel them.
+ */
+export class Wait {
+  cancelRequested = false;
+  cancelMessage: string | undefined = undefined;
+  constructor(
+    readonly future: Future<unknown>,
+    readonly task: object | undefined,
+    readonly onFulfilled: ((value: unknown) => unknown) | null | undefined,
+    readonly onRejected: ((reason: unknown) => unknown) | null | undefined,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (reason: unknown) => void,
+  ) {}
+
+  /**
+   * Cancels this wait of a task being cancelled: the awaited future is
+   * cancelled (a Task only gets the request). If it refuses — it is already
+   * done with its callbacks not run yet, or it declines as gather's future
+   * does when no child could be cancelled — the wait throws CancelledError
+   * when it resumes instead of handing over the result, as asyncio's
+   * `_must_cancel` does.
+   */
+  cancel(message: string | undefined): void {
+    if (!this.future.cancel(message)) {
+      this.cancelRequested = true;
+      this.cancelMessage = message;
+    }
+  }
+
+  /**
+   * Withdraws what `cancel` asked of a wait whose future had refused it:
+   * the task resumes with the outcome after all, as asyncio's `uncancel()`
+   * clears `_must_cancel`.
+   */
+  uncancel(): void {
+    this.cancelRequested = false;
+  }
+}
 
 /**
  * What a Future needs from the task that awaits it, registered by
@@ -18,9 +62,9 @@ export const currentTaskStore: AsyncLocalStorage<object> =
  */
 export interface AwaitHooks {
   /** An await begins; returns whether it must throw CancelledError at once. */
-  begin(task: object, wait: object): boolean;
+  begin(task: object, wait: Wait): boolean;
   /** The await's future is done and its callbacks run. */
-  end(task: object, wait: object): void;
+  end(task: object, wait: Wait): void;
   /** The message of the cancellation `begin` handed over. */
   cancelMessage(task: object): string | undefined;
 }

@@ -31,7 +31,8 @@ import { currentTaskStore } from "./_current.ts";
 import { held } from "./_held.ts";
 import { Deque } from "./_deque.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
-import { _findRunningLoop, getRunningLoop } from "./events.ts";
+import { findRunningLoop } from "./_loops.ts";
+import { getRunningLoop } from "./events.ts";
 import type { Future } from "./futures.ts";
 import type { Task } from "./tasks.ts";
 import {
@@ -63,7 +64,7 @@ export interface Delivery<T> {
  * waits for the operation to settle, then throws `CancelledError`.
  */
 export function io<T>(start: () => Promise<T>): Promise<T> {
-  const loop = _findRunningLoop();
+  const loop = findRunningLoop();
   if (loop === undefined) return unlocked(start);
   return held(loop, () => unlocked(start), { settleOnCancel: true });
 }

@@ -109,12 +109,14 @@ import {
 import { type Clock, RealClock } from "./clock.ts";
 import { InvalidStateError } from "./errors.ts";
 import {
-  _clearEventLoop,
-  _findRunningLoop,
-  _runHandle,
-  _setExecuting,
-  _setLoopFactory,
-  _setRunning,
+  clearCurrentLoop,
+  findRunningLoop,
+  runHandle,
+  setExecuting,
+  setLoopFactory,
+  setRunning,
+} from "./_loops.ts";
+import {
   type AbstractEventLoop,
   type CoroutineFunction,
   type ExceptionContext,
@@ -209,7 +211,7 @@ interface UnretrievedRecord {
  * or one made on demand for the loop's own wake-ups, which have none.
  */
 function asHandle(callback: (arg: unknown) => void, arg: unknown): Handle {
-  return callback === _runHandle
+  return callback === runHandle
     ? arg as Handle
     : new Handle(callback, undefined, arg);
 }
@@ -327,7 +329,7 @@ export class EventLoop implements AbstractEventLoop {
     if (this.#closed) throw closedError("callSoon");
     checkCallback("callSoon", callback);
     const handle = new Handle(callback, args.length === 0 ? NO_ARGS : args);
-    this.#ready.push(_runHandle, handle);
+    this.#ready.push(runHandle, handle);
     if (this.#wakeup !== undefined) this.#wake();
     return handle;
   }
@@ -478,7 +480,7 @@ export class EventLoop implements AbstractEventLoop {
     const refusal = this.#cannotRun("runForever");
     if (refusal !== undefined) return Promise.reject(refusal);
     this.#running = true;
-    _setRunning(this, true);
+    setRunning(this, true);
     const unsubscribe = this.#clock.subscribe?.(() => {
       if (this.#wakeup !== undefined) this.#wake();
     });
@@ -487,7 +489,7 @@ export class EventLoop implements AbstractEventLoop {
       unsubscribe?.();
       this.#running = false;
       this.#stopping = false;
-      _setRunning(this, false);
+      setRunning(this, false);
     });
   }
 
@@ -533,7 +535,7 @@ export class EventLoop implements AbstractEventLoop {
     if (this.#running) {
       return new InvalidStateError("Cannot run loop: it is already running");
     }
-    const other = _findRunningLoop();
+    const other = findRunningLoop();
     if (other !== undefined && other !== this) {
       return new InvalidStateError(
         "Cannot run loop: another event loop is running; await its work " +
@@ -591,7 +593,7 @@ export class EventLoop implements AbstractEventLoop {
     this.#tasks = [];
     this.#traceIfDebug();
     for (const record of [...this.#unretrieved]) this.#reportLost(record);
-    _clearEventLoop(this);
+    clearCurrentLoop(this);
   }
 
   /**
@@ -940,7 +942,7 @@ export class EventLoop implements AbstractEventLoop {
       if (timer.cancelled()) {
         if (this.#cancelledTimers > 0) this.#cancelledTimers--;
       } else {
-        this.#ready.push(_runHandle, timer);
+        this.#ready.push(runHandle, timer);
       }
     }
   }
@@ -972,7 +974,7 @@ export class EventLoop implements AbstractEventLoop {
         const callback = ready.shift()!;
         const arg = ready.arg;
         // A cancelled Handle is skipped without a turn.
-        if (callback === _runHandle && (arg as Handle).cancelled()) continue;
+        if (callback === runHandle && (arg as Handle).cancelled()) continue;
         this.#runCallback(callback, arg);
         // A task this callback woke runs its whole step now, before the
         // next callback, as CPython runs Task.__step inline: microtask
@@ -1028,7 +1030,7 @@ export class EventLoop implements AbstractEventLoop {
    * exception handler, so one bad callback never stops the loop.
    */
   #runCallback(callback: (arg: unknown) => void, arg: unknown): void {
-    _setExecuting(this);
+    setExecuting(this);
     // Debug mode times the callback and the task step it resumes: kept in
     // fields, as locals live across the driver's awaits would cost every
     // iteration.
@@ -1046,7 +1048,7 @@ export class EventLoop implements AbstractEventLoop {
         handle: asHandle(callback, arg),
       });
     } finally {
-      _setExecuting(undefined);
+      setExecuting(undefined);
     }
     if (debug) this.#slowStep = resumingTask;
   }
@@ -1279,4 +1281,4 @@ export function newEventLoop(options?: EventLoopOptions): EventLoop {
   return new EventLoop(options);
 }
 
-_setLoopFactory(() => new EventLoop());
+setLoopFactory(() => new EventLoop());

@@ -36,7 +36,8 @@
 import { requireDeno } from "./_deno.ts";
 import { describe } from "./_describe.ts";
 import { held } from "./_held.ts";
-import { _findRunningLoop, getRunningLoop } from "./events.ts";
+import { findRunningLoop } from "./_loops.ts";
+import { getRunningLoop } from "./events.ts";
 import {
   type ByteSink,
   type ByteSource,
@@ -76,7 +77,7 @@ class FileSource implements ByteSource {
 
   read(buffer: Uint8Array): Promise<number | null> {
     if (this.#closed) return Promise.resolve(null);
-    const loop = _findRunningLoop();
+    const loop = findRunningLoop();
     loop?._ioStarted();
     const read = this.#file.read(buffer).then(
       (n) => {

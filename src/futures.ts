@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { awaitHooks, currentTaskStore, setResumingTask } from "./_current.ts";
+import {
+  awaitHooks,
+  currentTaskStore,
+  setResumingTask,
+  Wait,
+} from "./_current.ts";
 import {
   noteAwait,
   noteCreated,
@@ -14,24 +19,26 @@ import {
   tracing,
 } from "./_introspect.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
-import {
-  _findRunningLoop,
-  type AbstractEventLoop,
-  getEventLoop,
-} from "./events.ts";
+import { findRunningLoop } from "./_loops.ts";
+import { type AbstractEventLoop, getEventLoop } from "./events.ts";
 
-const PENDING = 0;
-const FINISHED = 1;
-const CANCELLED = 2;
-const FAILED = 3; // finished with an exception that was retrieved
-const FAILED_UNRETRIEVED = 4; // ... that nobody retrieved yet
-const STATE_NAMES = [
-  "pending",
-  "finished",
-  "cancelled",
-  "finished",
-  "finished",
-] as const;
+/**
+ * A future's state, as asyncio's `_state`, spelt as `toString()` and the
+ * errors print it. A future that failed is "finished" too: its value is a
+ * `Failure`.
+ */
+type FutureState = "pending" | "finished" | "cancelled";
+
+/**
+ * What a failed future holds: the error, and whether anyone retrieved it
+ * (until then the loop reports it as "never retrieved" when the future
+ * is collected or the loop closes). A box made only on failure keeps
+ * every future a field smaller than a flag would.
+ */
+class Failure {
+  retrieved = false;
+  constructor(readonly error: unknown) {}
+}
 
 /** Options for `new Future()`. */
 export interface FutureOptions {
@@ -46,23 +53,6 @@ export type DoneCallback<T> = (future: Future<T>) => void;
 // Future<unknown>, as Promise<T> is to Promise<unknown>.
 type StoredCallback = Wait | ((future: never) => void);
 
-/**
- * One `then` (or `await`) on a future: its callbacks, the task awaiting, if
- * any, and whether that task asked for this await to be cancelled.
- */
-class Wait {
-  cancelRequested = false;
-  cancelMessage: string | undefined = undefined;
-  constructor(
-    readonly future: Future<unknown>,
-    readonly task: object | undefined,
-    readonly onFulfilled: ((value: unknown) => unknown) | null | undefined,
-    readonly onRejected: ((reason: unknown) => unknown) | null | undefined,
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (reason: unknown) => void,
-  ) {}
-}
-
 // then() creates a promise per await: a shared executor that stores its
 // resolvers here spares a closure and its context each time.
 let capturedResolve: (value: unknown) => void = () => {};
@@ -73,31 +63,6 @@ function captureResolvers(
 ): void {
   capturedResolve = resolve as (value: unknown) => void;
   capturedReject = reject;
-}
-
-/**
- * Cancels one wait of a task being cancelled: the awaited future is
- * cancelled (a Task only gets the request). If it refuses — it is already
- * done with its callbacks not run yet, or it declines as gather's future
- * does when no child could be cancelled — this wait throws CancelledError
- * when it resumes instead of handing over the result, as asyncio's
- * `_must_cancel` does.
- */
-export function _cancelWait(wait: object, message?: string): void {
-  const w = wait as Wait;
-  if (!w.future.cancel(message)) {
-    w.cancelRequested = true;
-    w.cancelMessage = message;
-  }
-}
-
-/**
- * Withdraws what `_cancelWait` asked of a wait whose future had refused
- * the cancel: the task resumes with the outcome after all, as asyncio's
- * `uncancel()` clears `_must_cancel`.
- */
-export function _uncancelWait(wait: object): void {
-  (wait as Wait).cancelRequested = false;
 }
 
 /**
@@ -124,9 +89,9 @@ export function _uncancelWait(wait: object): void {
  */
 export class Future<T> implements Promise<T> {
   #loop: AbstractEventLoop;
-  #state = PENDING;
-  // The result, the exception, or for a cancelled future the cancel
-  // message or the very CancelledError it was cancelled with.
+  #state: FutureState = "pending";
+  // The result, a Failure, or for a cancelled future the cancel message or
+  // the very CancelledError it was cancelled with.
   #value: unknown = undefined;
   // The done-callbacks: most futures get exactly one (the task awaiting
   // them), so it lives in a field and only further ones in an array.
@@ -139,7 +104,7 @@ export class Future<T> implements Promise<T> {
    * @param options The loop to bind to.
    */
   constructor(options?: FutureOptions) {
-    this.#loop = options?.loop ?? _findRunningLoop() ?? getEventLoop();
+    this.#loop = options?.loop ?? findRunningLoop() ?? getEventLoop();
     if (tracing) noteCreated(this, new.target);
   }
 
@@ -158,7 +123,7 @@ export class Future<T> implements Promise<T> {
    * @returns `true` once done.
    */
   done(): boolean {
-    return this.#state !== PENDING;
+    return this.#state !== "pending";
   }
 
   /**
@@ -167,7 +132,7 @@ export class Future<T> implements Promise<T> {
    * @returns `true` once cancelled.
    */
   cancelled(): boolean {
-    return this.#state === CANCELLED;
+    return this.#state === "cancelled";
   }
 
   /**
@@ -179,15 +144,16 @@ export class Future<T> implements Promise<T> {
    * @throws The future's exception, if it has one.
    */
   result(): T {
-    if (this.#state === CANCELLED) throw this.#makeCancelledError();
-    if (this.#state === PENDING) {
+    if (this.#state === "cancelled") throw this.#makeCancelledError();
+    if (this.#state === "pending") {
       throw new InvalidStateError("Cannot get result: future is pending");
     }
-    if (this.#state !== FINISHED) {
+    const value = this.#value;
+    if (value instanceof Failure) {
       this.#retrieved();
-      throw this.#value;
+      throw value.error;
     }
-    return this.#value as T;
+    return value as T;
   }
 
   /**
@@ -198,13 +164,14 @@ export class Future<T> implements Promise<T> {
    * @throws {InvalidStateError} If the future is not done yet.
    */
   exception(): unknown {
-    if (this.#state === CANCELLED) throw this.#makeCancelledError();
-    if (this.#state === PENDING) {
+    if (this.#state === "cancelled") throw this.#makeCancelledError();
+    if (this.#state === "pending") {
       throw new InvalidStateError("Cannot get exception: future is pending");
     }
-    if (this.#state === FINISHED) return undefined;
+    const value = this.#value;
+    if (!(value instanceof Failure)) return undefined;
     this.#retrieved();
-    return this.#value;
+    return value.error;
   }
 
   /**
@@ -214,13 +181,13 @@ export class Future<T> implements Promise<T> {
    * @throws {InvalidStateError} If the future is already done.
    */
   setResult(result: T): void {
-    if (this.#state !== PENDING) {
+    if (this.#state !== "pending") {
       throw new InvalidStateError(
-        `Cannot set result: future is ${STATE_NAMES[this.#state]}`,
+        `Cannot set result: future is ${this.#state}`,
       );
     }
     this.#value = result;
-    this.#state = FINISHED;
+    this.#state = "finished";
     this.#scheduleCallbacks();
   }
 
@@ -250,13 +217,13 @@ export class Future<T> implements Promise<T> {
    * @throws {InvalidStateError} If the future is already done.
    */
   protected _fail(exception: unknown): void {
-    if (this.#state !== PENDING) {
+    if (this.#state !== "pending") {
       throw new InvalidStateError(
-        `Cannot set exception: future is ${STATE_NAMES[this.#state]}`,
+        `Cannot set exception: future is ${this.#state}`,
       );
     }
-    this.#value = exception;
-    this.#state = FAILED_UNRETRIEVED;
+    this.#value = new Failure(exception);
+    this.#state = "finished";
     this.#loop._trackUnretrieved(this as Future<unknown>, {
       message: `${this.constructor.name} exception was never retrieved`,
       exception,
@@ -274,7 +241,7 @@ export class Future<T> implements Promise<T> {
    * @returns `false` if the future was already done, else `true`.
    */
   cancel(message?: string): boolean {
-    if (this.#state !== PENDING) {
+    if (this.#state !== "pending") {
       this.#retrieved();
       return false;
     }
@@ -414,13 +381,11 @@ export class Future<T> implements Promise<T> {
    * @returns For example `finished result=1`.
    */
   protected _describeState(): string {
-    if (this.#state === FINISHED) {
-      return `finished result=${String(this.#value)}`;
-    }
-    if (this.#state !== PENDING && this.#state !== CANCELLED) {
-      return `finished exception=${String(this.#value)}`;
-    }
-    return STATE_NAMES[this.#state];
+    if (this.#state !== "finished") return this.#state;
+    const value = this.#value;
+    return value instanceof Failure
+      ? `finished exception=${String(value.error)}`
+      : `finished result=${String(value)}`;
   }
 
   /**
@@ -443,16 +408,16 @@ export class Future<T> implements Promise<T> {
    * @throws {InvalidStateError} If the future is already done.
    */
   protected _cancelWith(error: CancelledError): void {
-    if (this.#state !== PENDING) {
+    if (this.#state !== "pending") {
       throw new InvalidStateError(
-        `Cannot cancel: future is ${STATE_NAMES[this.#state]}`,
+        `Cannot cancel: future is ${this.#state}`,
       );
     }
     this.#cancelled(error);
   }
 
   #cancelled(messageOrError: string | CancelledError | undefined): void {
-    this.#state = CANCELLED;
+    this.#state = "cancelled";
     this.#value = messageOrError;
     this.#scheduleCallbacks();
   }
@@ -489,14 +454,15 @@ export class Future<T> implements Promise<T> {
   }
 
   #retrieved(): void {
-    if (this.#state === FAILED_UNRETRIEVED) {
-      this.#state = FAILED;
+    const value = this.#value;
+    if (value instanceof Failure && !value.retrieved) {
+      value.retrieved = true;
       this.#loop._untrackUnretrieved(this as Future<unknown>);
     }
   }
 
   #addCallback(callback: StoredCallback): void {
-    if (this.#state !== PENDING) this.#schedule(callback);
+    if (this.#state !== "pending") this.#schedule(callback);
     else if (this.#callback === undefined) this.#callback = callback;
     else (this.#moreCallbacks ??= []).push(callback);
   }
@@ -540,22 +506,21 @@ export class Future<T> implements Promise<T> {
       setResumingTask(wait.task);
     }
     let failed = true;
-    let outcome: unknown;
+    let outcome = future.#value;
     if (wait.cancelRequested) {
       // The task gets CancelledError in place of the outcome; an error the
       // future holds was handed to the task all the same (asyncio's
       // `__wakeup` reads it), so it is not "never retrieved".
+      if (outcome instanceof Failure) future.#retrieved();
+      else if (future.#state === "finished") future._resultDropped(outcome);
       outcome = new CancelledError(wait.cancelMessage);
-      if (future.#state === FINISHED) future._resultDropped(future.#value);
-      else future.#retrieved();
-    } else if (future.#state === CANCELLED) {
+    } else if (future.#state === "cancelled") {
       outcome = future.#makeCancelledError();
-    } else if (future.#state === FINISHED) {
-      failed = false;
-      outcome = future.#value;
-    } else {
+    } else if (outcome instanceof Failure) {
       future.#retrieved();
-      outcome = future.#value;
+      outcome = outcome.error;
+    } else {
+      failed = false;
     }
     const callback = failed ? wait.onRejected : wait.onFulfilled;
     if (typeof callback !== "function") {

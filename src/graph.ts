@@ -29,7 +29,7 @@ import {
   type StackFrame,
 } from "./_introspect.ts";
 import { InvalidStateError } from "./errors.ts";
-import { _findRunningLoop } from "./events.ts";
+import { findRunningLoop } from "./_loops.ts";
 import { Future } from "./futures.ts";
 import { currentTask, Task } from "./tasks.ts";
 
@@ -204,7 +204,7 @@ export function captureCallGraph(
   );
   const current = currentTask();
   if (future === undefined) {
-    if (_findRunningLoop() === undefined) {
+    if (findRunningLoop() === undefined) {
       throw new InvalidStateError(
         "Cannot capture call graph: no event loop is running and no future " +
           "was given; pass the Task or Future to look at",

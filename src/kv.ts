@@ -75,7 +75,8 @@ import {
 } from "./_kv_envelope.ts";
 import { CancelledError, QueueShutDown } from "./errors.ts";
 import { Event } from "./event.ts";
-import { _findRunningLoop, getRunningLoop } from "./events.ts";
+import { findRunningLoop } from "./_loops.ts";
+import { getRunningLoop } from "./events.ts";
 import type { Future } from "./futures.ts";
 import { taskGroup } from "./taskgroups.ts";
 import { currentTask } from "./tasks.ts";
@@ -544,7 +545,7 @@ export class KvQueue<T> implements AsyncIterable<T>, AsyncDisposable {
    */
   async join(): Promise<void> {
     while (await this.#anyPending()) {
-      const loop = _findRunningLoop();
+      const loop = findRunningLoop();
       if (loop === undefined) {
         await new Promise((resolve) => setTimeout(resolve, this.#pollInterval));
         continue;
@@ -827,7 +828,7 @@ export class KvQueue<T> implements AsyncIterable<T>, AsyncDisposable {
   }
 
   #report(message: string, error: unknown, key: ItemKey, attempt: number) {
-    const loop = _findRunningLoop();
+    const loop = findRunningLoop();
     if (loop !== undefined) {
       loop.callExceptionHandler({ message, exception: error, key, attempt });
     }

@@ -64,10 +64,6 @@ class HeapStore<T> extends PriorityHeap<T> implements ItemStore<T> {
 
 const DONE: Promise<void> = Promise.resolve();
 
-// A subclass hands its store to Queue's constructor through this slot: it
-// is set right before `super()` and taken at the constructor's first line.
-let storeForNextQueue: ItemStore<unknown> | undefined;
-
 /** Options for `Queue.shutdown()`. */
 export interface QueueShutdownOptions {
   /**
@@ -75,6 +71,15 @@ export interface QueueShutdownOptions {
    * them done for `join()`. By default `get()` drains the queue first.
    */
   immediate?: boolean;
+}
+
+/**
+ * Queue's constructor arguments for a subclass: `maxsize` and the store,
+ * which the public signature leaves out (asyncio's subclasses override
+ * `_init` instead; a constructor argument needs no method on the class).
+ */
+function withStore<T>(maxsize: number, store: ItemStore<T>): [number] {
+  return [maxsize, store] as unknown as [number];
 }
 
 function checkMaxsize(what: string, maxsize: unknown): number {
@@ -157,11 +162,13 @@ export class Queue<T> implements AsyncIterable<T> {
    * @throws {RangeError} If `maxsize` is not an integer (asyncio accepts
    * floats; a fractional limit is almost certainly a bug).
    */
-  constructor(maxsize = 0) {
-    const store = storeForNextQueue as ItemStore<T> | undefined;
-    storeForNextQueue = undefined;
+  constructor(maxsize?: number);
+  // PriorityQueue and LifoQueue pass their store too: see withStore.
+  constructor(maxsize = 0, store?: ItemStore<T>) {
     this.#maxsize = checkMaxsize(new.target.name, maxsize);
-    this.#items = store ?? new FifoStore<T>();
+    this.#items = store instanceof HeapStore || store instanceof LifoStore
+      ? store
+      : new FifoStore<T>();
     this.#finished.set();
     // join() waits on the event; the task tree names the queue.
     (this.#finished as DescribedAs)[DESCRIBE_AS] = () =>
@@ -580,10 +587,10 @@ export class PriorityQueue<T> extends Queue<T> {
     if (compare !== undefined) {
       checkFunction("create PriorityQueue", "compare", compare);
     }
-    storeForNextQueue = new HeapStore<T>(
+    const store = new HeapStore<T>(
       compare === undefined ? pythonLess : (a, b) => compare(a, b) < 0,
-    ) as ItemStore<unknown>;
-    super(maxsize);
+    );
+    super(...withStore(maxsize, store));
   }
 }
 
@@ -613,7 +620,6 @@ export class LifoQueue<T> extends Queue<T> {
    * @throws {RangeError} If `maxsize` is not an integer.
    */
   constructor(maxsize = 0) {
-    storeForNextQueue = new LifoStore<T>() as ItemStore<unknown>;
-    super(maxsize);
+    super(...withStore(maxsize, new LifoStore<T>()));
   }
 }

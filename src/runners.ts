@@ -21,11 +21,8 @@ import {
   InvalidStateError,
   KeyboardInterrupt,
 } from "./errors.ts";
-import {
-  _findRunningLoop,
-  type CoroutineFunction,
-  setEventLoop,
-} from "./events.ts";
+import { findRunningLoop } from "./_loops.ts";
+import { type CoroutineFunction, setEventLoop } from "./events.ts";
 import type { Future } from "./futures.ts";
 import { ensureFuture, type Task } from "./tasks.ts";
 
@@ -113,7 +110,7 @@ export class Runner {
   async run<T>(
     main: CoroutineFunction<T> | Future<T> | PromiseLike<T>,
   ): Promise<T> {
-    if (_findRunningLoop() !== undefined || this.#running) {
+    if (findRunningLoop() !== undefined || this.#running) {
       throw new InvalidStateError(
         "Cannot call run() from a running event loop: await the coroutine instead",
       );

@@ -10,8 +10,6 @@ import { Held, WaiterList } from "./_waiters.ts";
 
 const ACQUIRED: Promise<true> = Promise.resolve(true);
 
-let freePermits: (semaphore: Semaphore) => number;
-
 function checkValue(what: string, value: unknown): number {
   // asyncio: ValueError("Semaphore initial value must be >= 0").
   return checkNumber(
@@ -60,6 +58,7 @@ function checkValue(what: string, value: unknown): number {
  */
 export class Semaphore {
   #value: number;
+  #bound: number; // BoundedSemaphore's; release() refuses to pass it
   #waiters: WaiterList = new WaiterList("semaphore", {
     // Woken with a permit, then cancelled: give the permit back.
     onAbandon: () => {
@@ -80,8 +79,11 @@ export class Semaphore {
    * @throws {TypeError} If `value` is not a number.
    * @throws {RangeError} If `value` is negative or not an integer.
    */
-  constructor(value = 1) {
+  constructor(value?: number);
+  // BoundedSemaphore passes its bound too: see withBound.
+  constructor(value = 1, bound?: Bound) {
     this.#value = checkValue("semaphore", value);
+    this.#bound = bound instanceof Bound ? bound.value : Infinity;
   }
 
   /**
@@ -146,6 +148,11 @@ export class Semaphore {
    * ```
    */
   release(): void {
+    if (this.#value >= this.#bound) {
+      throw new InvalidStateError(
+        `Cannot release semaphore: released more times than acquired (value ${this.#bound})`,
+      );
+    }
     this.#value++;
     this.#wakeNext();
   }
@@ -228,10 +235,6 @@ export class Semaphore {
     this.#waiters.wake();
     return true;
   }
-
-  static {
-    freePermits = (semaphore) => semaphore.#value;
-  }
 }
 
 /**
@@ -258,8 +261,6 @@ export class Semaphore {
  * ```
  */
 export class BoundedSemaphore extends Semaphore {
-  #bound: number;
-
   /**
    * Creates a bounded semaphore.
    *
@@ -269,8 +270,7 @@ export class BoundedSemaphore extends Semaphore {
    * @throws {RangeError} If `value` is negative or not an integer.
    */
   constructor(value = 1) {
-    super(value);
-    this.#bound = value;
+    super(...withBound(value));
   }
 
   /**
@@ -279,11 +279,20 @@ export class BoundedSemaphore extends Semaphore {
    * @throws {InvalidStateError} If every permit is already free.
    */
   override release(): void {
-    if (freePermits(this) >= this.#bound) {
-      throw new InvalidStateError(
-        `Cannot release semaphore: released more times than acquired (value ${this.#bound})`,
-      );
-    }
-    super.release();
+    super.release(); // Semaphore's release() keeps to the bound
   }
+}
+
+/**
+ * Semaphore's constructor arguments for BoundedSemaphore: `value`, and
+ * the same as its bound, which the public signature leaves out (asyncio's
+ * BoundedSemaphore reads `_value`; an argument needs no member).
+ */
+function withBound(value: number): [number] {
+  return [value, new Bound(value)] as unknown as [number];
+}
+
+/** The bound, in a box only this module makes: a stray argument is not one. */
+class Bound {
+  constructor(readonly value: number) {}
 }

@@ -5,7 +5,8 @@
  */
 import { checkNumber } from "./_describe.ts";
 import { DESCRIBE, formatDuration } from "./_introspect.ts";
-import { _findRunningLoop, getEventLoop, type TimerHandle } from "./events.ts";
+import { findRunningLoop } from "./_loops.ts";
+import { getEventLoop, type TimerHandle } from "./events.ts";
 import { Future } from "./futures.ts";
 
 /** A sleep's future: cancelling it removes its timer from the loop at once. */
@@ -74,7 +75,7 @@ export function sleep<T = undefined>(ms: number, value?: T): Future<T> {
     "a number of milliseconds",
     (n) => !Number.isNaN(n),
   );
-  const loop = _findRunningLoop() ?? getEventLoop();
+  const loop = findRunningLoop() ?? getEventLoop();
   const future = new Sleep<T>({ loop });
   future.ms = ms;
   // Already done, so the await resumes on the next iteration, as asyncio's

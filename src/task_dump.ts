@@ -15,7 +15,8 @@ import { checkOptions, describe } from "./_describe.ts";
 import { type DumpServer, type DumpView, serveDumps } from "./_dump_socket.ts";
 import { requestRecording } from "./_introspect.ts";
 import { checkSignalName, listenForSignal, type Signal } from "./_signals.ts";
-import { _findRunningLoop, type AbstractEventLoop } from "./events.ts";
+import { findRunningLoop } from "./_loops.ts";
+import type { AbstractEventLoop } from "./events.ts";
 import { captureTaskTree, formatTaskTable, formatTaskTree } from "./tree.ts";
 
 /** Options for `enableTaskDump`: a signal, a socket, or both. */
@@ -113,7 +114,7 @@ function reportNow(
   loop: AbstractEventLoop | undefined,
   view: DumpView,
 ): string {
-  const target = loop ?? _findRunningLoop();
+  const target = loop ?? findRunningLoop();
   const header = `Tasks of process ${Deno.pid} at ${new Date().toISOString()}`;
   if (target === undefined) return `${header}: no event loop is running`;
   if (target.isClosed()) return `${header}: the event loop is closed`;

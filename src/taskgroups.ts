@@ -26,7 +26,14 @@ type Outcome =
   | { readonly kind: "threw"; readonly error: unknown }
   | { readonly kind: "unknown" }; // `await using`: the block's fate is hidden
 
-let exitGroup: (group: TaskGroup, outcome: Outcome) => Promise<void>;
+/**
+ * How the body of `taskGroup(fn)` ended, which it tells its group (an
+ * `await using` block cannot): handed to the group as the constructor
+ * argument its public signature leaves out.
+ */
+class Body {
+  outcome: Outcome = { kind: "unknown" };
+}
 
 /**
  * A group of tasks that finish together: the group waits for every task
@@ -78,6 +85,7 @@ export class TaskGroup {
   #errors: unknown[] = [];
   #onCompleted: Future<void> | undefined = undefined;
   #onTaskDone = (task: Task<unknown>): void => this.#taskDone(task);
+  #body: Body | undefined;
 
   /**
    * Creates a group owned by the current task. Use it with `await using`,
@@ -85,7 +93,8 @@ export class TaskGroup {
    *
    * @throws {InvalidStateError} If called outside a task.
    */
-  constructor() {
+  constructor();
+  constructor(body?: Body) {
     const parent = currentTask();
     if (parent === undefined) {
       throw new InvalidStateError(
@@ -95,6 +104,7 @@ export class TaskGroup {
     this.#parent = parent;
     this.#loop = parent.getLoop();
     this.#parentCancellingAtStart = parent.cancelling();
+    this.#body = body instanceof Body ? body : undefined;
     // As asyncio 3.14: the group's tasks are awaited by its parent task.
     setCallbackOwner(this.#onTaskDone, () => [this.#parent]);
   }
@@ -149,7 +159,8 @@ export class TaskGroup {
    * @throws {CancelledError} If the host task was cancelled while waiting.
    */
   [Symbol.asyncDispose](): Promise<void> {
-    return exitGroup(this, { kind: "unknown" }).catch((error) => {
+    if (this.#body !== undefined) return this.#exit(this.#body.outcome);
+    return this.#exit({ kind: "unknown" }).catch((error) => {
       if (error instanceof TaskGroupError) explainIfUncaught(error);
       throw error;
     });
@@ -208,69 +219,65 @@ export class TaskGroup {
     }
   }
 
-  static {
-    exitGroup = async (group, outcome) => {
-      group.#exiting = true;
-      const threw = outcome.kind === "threw";
-      const error = threw ? outcome.error : undefined;
-      let propagateCancel: CancelledError | undefined =
-        threw && error instanceof CancelledError ? error : undefined;
-      if (threw && !group.#aborting) {
-        // The body failed, or the host was cancelled in it.
-        group.#abort();
-      } else if (
-        outcome.kind === "unknown" && !group.#aborting &&
-        group.#parent.cancelling() > group.#parentCancellingAtStart
-      ) {
-        // `await using`: the host has a cancellation pending, so the block
-        // was most likely cut short by it.
-        group.#abort();
+  async #exit(outcome: Outcome): Promise<void> {
+    this.#exiting = true;
+    const threw = outcome.kind === "threw";
+    const error = threw ? outcome.error : undefined;
+    let propagateCancel: CancelledError | undefined =
+      threw && error instanceof CancelledError ? error : undefined;
+    if (threw && !this.#aborting) {
+      // The body failed, or the host was cancelled in it.
+      this.#abort();
+    } else if (
+      outcome.kind === "unknown" && !this.#aborting &&
+      this.#parent.cancelling() > this.#parentCancellingAtStart
+    ) {
+      // `await using`: the host has a cancellation pending, so the block
+      // was most likely cut short by it.
+      this.#abort();
+    }
+    while (this.#tasks.size > 0) {
+      if (this.#onCompleted === undefined) {
+        this.#onCompleted = this.#loop.createFuture<void>();
+        labelFuture(this.#onCompleted, {
+          [DESCRIBE]: () => {
+            const n = this.#tasks.size;
+            return `TaskGroup exit: waiting for ${n} task${n === 1 ? "" : "s"}`;
+          },
+          [AWAITS]: () => this.#tasks,
+        });
       }
-      while (group.#tasks.size > 0) {
-        if (group.#onCompleted === undefined) {
-          group.#onCompleted = group.#loop.createFuture<void>();
-          labelFuture(group.#onCompleted, {
-            [DESCRIBE]: () => {
-              const n = group.#tasks.size;
-              return `TaskGroup exit: waiting for ${n} task${
-                n === 1 ? "" : "s"
-              }`;
-            },
-            [AWAITS]: () => group.#tasks,
-          });
+      try {
+        await this.#onCompleted;
+      } catch (e) {
+        if (!(e instanceof CancelledError)) throw e;
+        if (!this.#aborting) {
+          // The host was cancelled while waiting for the children.
+          propagateCancel = e;
+          this.#abort();
         }
-        try {
-          await group.#onCompleted;
-        } catch (e) {
-          if (!(e instanceof CancelledError)) throw e;
-          if (!group.#aborting) {
-            // The host was cancelled while waiting for the children.
-            propagateCancel = e;
-            group.#abort();
-          }
-        }
-        group.#onCompleted = undefined;
       }
-      if (group.#parentCancelRequested) {
-        // Withdraw our own request; if none is left, the CancelledError
-        // the body got was ours, and must not escape.
-        if (group.#parent.uncancel() === 0) propagateCancel = undefined;
-      }
-      const errors = group.#errors;
-      if (propagateCancel !== undefined && errors.length === 0) {
-        throw propagateCancel;
-      }
-      if (threw && !(error instanceof CancelledError)) errors.push(error);
-      if (errors.length === 0) return;
-      // Keep a cancellation from outside alive: re-arm it for the host's
-      // next await (asyncio does the same).
-      if (group.#parent.cancelling() > 0) {
-        group.#parent.uncancel();
-        group.#parent.cancel();
-      }
-      group.#errors = [];
-      throw new TaskGroupError(errors);
-    };
+      this.#onCompleted = undefined;
+    }
+    if (this.#parentCancelRequested) {
+      // Withdraw our own request; if none is left, the CancelledError
+      // the body got was ours, and must not escape.
+      if (this.#parent.uncancel() === 0) propagateCancel = undefined;
+    }
+    const errors = this.#errors;
+    if (propagateCancel !== undefined && errors.length === 0) {
+      throw propagateCancel;
+    }
+    if (threw && !(error instanceof CancelledError)) errors.push(error);
+    if (errors.length === 0) return;
+    // Keep a cancellation from outside alive: re-arm it for the host's
+    // next await (asyncio does the same).
+    if (this.#parent.cancelling() > 0) {
+      this.#parent.uncancel();
+      this.#parent.cancel();
+    }
+    this.#errors = [];
+    throw new TaskGroupError(errors);
   }
 }
 
@@ -388,14 +395,17 @@ export async function taskGroup<T>(
       `Cannot run task group: expected fn as a function, got ${describe(fn)}`,
     );
   }
-  const group = new TaskGroup();
+  const body = new Body();
+  const group = new (TaskGroup as new (body: Body) => TaskGroup)(body);
   let result: T;
   try {
     result = await fn(group);
   } catch (error) {
-    await exitGroup(group, { kind: "threw", error });
+    body.outcome = { kind: "threw", error };
+    await group[Symbol.asyncDispose]();
     throw error;
   }
-  await exitGroup(group, { kind: "returned" });
+  body.outcome = { kind: "returned" };
+  await group[Symbol.asyncDispose]();
   return result;
 }

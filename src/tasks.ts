@@ -9,6 +9,7 @@ import {
   resumingTask,
   setAwaitHooks,
   setResumingTask,
+  type Wait,
 } from "./_current.ts";
 import { checkBoolean, checkOptions, describe } from "./_describe.ts";
 import {
@@ -23,15 +24,14 @@ import {
   watchPendingTask,
 } from "./_introspect.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
+import { findRunningLoop, setCurrentTaskLoop } from "./_loops.ts";
 import {
-  _findRunningLoop,
-  _setCurrentTaskLoop,
   type AbstractEventLoop,
   type CoroutineFunction,
   getEventLoop,
   getRunningLoop,
 } from "./events.ts";
-import { _cancelWait, _uncancelWait, Future } from "./futures.ts";
+import { Future } from "./futures.ts";
 
 /** Options for `createTask`. */
 export interface TaskOptions {
@@ -54,9 +54,8 @@ let taskCounter = 0;
 // What the body's first call returns when it returned a promise.
 const BODY_PENDING = Symbol("body pending");
 const promiseThen = Promise.prototype.then;
-let startTask: (task: Task<unknown>) => void;
 
-_setCurrentTaskLoop(() =>
+setCurrentTaskLoop(() =>
   (currentTaskStore.getStore() as Task<unknown> | undefined)?.getLoop()
 );
 
@@ -95,8 +94,8 @@ export class Task<T> extends Future<T> {
   // The waits in flight. A task usually awaits one future at a time: that
   // wait has a field of its own; waits in parallel promise chains go to
   // the set.
-  #wait: object | undefined = undefined;
-  #moreWaits: Set<object> | undefined = undefined;
+  #wait: Wait | undefined = undefined;
+  #moreWaits: Set<Wait> | undefined = undefined;
   // A cancellation no wait has taken yet, delivered at the next await.
   #mustCancel = false;
   #cancelMessage: string | undefined = undefined;
@@ -128,7 +127,7 @@ export class Task<T> extends Future<T> {
     }
     loop._registerTask(this as Task<unknown>);
     if (options?.eager && loop.isRunning()) this.#start();
-    else loop._callSoonWith(startTask, this as Task<unknown>);
+    else loop._callSoonWith(Task.#startOnLoop, this as Task<unknown>);
   }
 
   /**
@@ -212,7 +211,7 @@ export class Task<T> extends Future<T> {
     if (this.#wait !== undefined) waits.unshift(this.#wait);
     this.#propagating = true;
     try {
-      for (const wait of waits) _cancelWait(wait, message);
+      for (const wait of waits) wait.cancel(message);
     } finally {
       this.#propagating = false;
     }
@@ -243,8 +242,8 @@ export class Task<T> extends Future<T> {
         // No request left: a cancel not yet delivered is dropped, and so
         // is one aimed at a wait whose future finished first.
         this.#mustCancel = false;
-        if (this.#wait !== undefined) _uncancelWait(this.#wait);
-        this.#moreWaits?.forEach(_uncancelWait);
+        this.#wait?.uncancel();
+        this.#moreWaits?.forEach((wait) => wait.uncancel());
         if (this.#controller?.signal.aborted) this.#controller = undefined;
       }
     }
@@ -366,13 +365,17 @@ export class Task<T> extends Future<T> {
     }
   }
 
+  /**
+   * Started by the loop: its whole first step runs before the next
+   * callback, like a resumed step (an eager start is inline already).
+   */
+  static #startOnLoop(task: Task<unknown>): void {
+    setResumingTask(task);
+    task.#start();
+  }
+
   static {
-    startTask = (task) => {
-      // Started by the loop: its whole first step runs before the next
-      // callback, like a resumed step (an eager start is inline already).
-      setResumingTask(task);
-      task.#start();
-    };
+    // Futures, below, learn of the awaiting task through these hooks.
     setAwaitHooks({
       begin(owner, wait) {
         const task = owner as Task<unknown>;
@@ -574,7 +577,7 @@ export function ensureFuture<T>(
     }
     return awaitable;
   }
-  const loop = options?.loop ?? _findRunningLoop() ?? getEventLoop();
+  const loop = options?.loop ?? findRunningLoop() ?? getEventLoop();
   if (typeof awaitable === "function") return loop.createTask(awaitable);
   if (isThenable(awaitable)) {
     const future = loop.createFuture<T>();

@@ -11,15 +11,73 @@ import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import type { Handle } from "./events.ts";
 import { currentTask, type Task } from "./tasks.ts";
 
-const ENTERED = 0;
-const EXPIRING = 1;
-const EXPIRED = 2;
-const EXITED = 3;
-const STATE_NAMES = ["active", "expiring", "expired", "finished"] as const;
+/**
+ * A scope's state, as asyncio's `timeouts._State`, spelt as `toString()`
+ * and the errors print it: "expiring" once the deadline fired and the
+ * task was cancelled, "expired" once the scope turned that into a
+ * TimeoutError on the way out.
+ */
+type TimeoutState = "active" | "expiring" | "expired" | "finished";
 
-let constructing = false;
-let enter: (timeout: Timeout, task: Task<unknown>, when: number | null) => void;
-let exit: (timeout: Timeout, threw: boolean, error: unknown) => void;
+/**
+ * The state of one `timeout`/`timeoutAt` scope. `runScope` drives it and
+ * the scope's `Timeout` shows it; the Timeout gets it as the constructor
+ * argument its public signature leaves out, so nothing else can make one.
+ */
+class Scope {
+  state: TimeoutState = "active";
+  when: number | null = null;
+  handle: Handle | undefined = undefined;
+  // The task's cancel requests on entry: more on exit are not ours.
+  readonly cancelling: number;
+
+  constructor(readonly task: Task<unknown>) {
+    this.cancelling = task.cancelling();
+  }
+
+  reschedule(when: number | null): void {
+    this.when = when;
+    this.handle?.cancel();
+    this.handle = undefined;
+    if (when === null || when === Infinity) return;
+    const loop = this.task.getLoop();
+    this.handle = when <= loop.time()
+      ? loop.callSoon(Scope.#expire, this)
+      : loop.callAt(when, Scope.#expire, this);
+  }
+
+  /** Leaves the scope; throws the TimeoutError if the deadline cut `fn` short. */
+  exit(threw: boolean, error: unknown): void {
+    this.handle?.cancel();
+    this.handle = undefined;
+    if (this.state === "active") {
+      this.state = "finished";
+      return;
+    }
+    if (this.state !== "expiring") return;
+    this.state = "expired";
+    // Withdraw our cancel request; if no other request is left, the
+    // CancelledError coming out of the function is ours to turn into a
+    // TimeoutError. A request from outside (or an outer scope) keeps it
+    // a CancelledError for them to handle.
+    const remaining = this.task.uncancel();
+    if (
+      remaining <= this.cancelling && threw && error instanceof CancelledError
+    ) {
+      const timeoutError = new TimeoutError(
+        `Timed out: the deadline at loop time ${this.when} ms passed`,
+      );
+      timeoutError.cause = error;
+      throw timeoutError;
+    }
+  }
+
+  static #expire(scope: Scope): void {
+    scope.handle = undefined;
+    scope.state = "expiring";
+    scope.task.cancel();
+  }
+}
 
 /**
  * The deadline of a `timeout` or `timeoutAt` scope, handed to its
@@ -46,23 +104,21 @@ let exit: (timeout: Timeout, threw: boolean, error: unknown) => void;
  * ```
  */
 export class Timeout {
-  #state = ENTERED;
-  #when: number | null = null;
-  #task: Task<unknown> | undefined = undefined;
-  #cancelling = 0;
-  #handle: Handle | undefined = undefined;
+  #scope: Scope;
 
   /**
    * Not for direct use: `timeout()` and `timeoutAt()` make Timeouts.
    *
    * @throws {TypeError} When called directly.
    */
-  constructor() {
-    if (!constructing) {
+  constructor();
+  constructor(scope?: Scope) {
+    if (!(scope instanceof Scope)) {
       throw new TypeError(
         "Cannot construct Timeout: use timeout(ms, fn) or timeoutAt(when, fn)",
       );
     }
+    this.#scope = scope;
   }
 
   /**
@@ -71,7 +127,7 @@ export class Timeout {
    * @returns The deadline, or `null` if there is none.
    */
   when(): number | null {
-    return this.#when;
+    return this.#scope.when;
   }
 
   /**
@@ -85,20 +141,13 @@ export class Timeout {
    * @throws {RangeError} If `when` is NaN.
    */
   reschedule(when: number | null): void {
-    if (this.#state !== ENTERED) {
+    const scope = this.#scope;
+    if (scope.state !== "active") {
       throw new InvalidStateError(
-        `Cannot reschedule timeout: it is ${STATE_NAMES[this.#state]}`,
+        `Cannot reschedule timeout: it is ${scope.state}`,
       );
     }
-    const deadline = checkTime("reschedule timeout", "when", when);
-    this.#when = deadline;
-    this.#handle?.cancel();
-    this.#handle = undefined;
-    if (deadline === null || deadline === Infinity) return;
-    const loop = this.#task!.getLoop();
-    this.#handle = deadline <= loop.time()
-      ? loop.callSoon(Timeout.#onTimeout, this)
-      : loop.callAt(deadline, Timeout.#onTimeout, this);
+    scope.reschedule(checkTime("reschedule timeout", "when", when));
   }
 
   /**
@@ -108,7 +157,8 @@ export class Timeout {
    * @returns `true` once the deadline has fired.
    */
   expired(): boolean {
-    return this.#state === EXPIRING || this.#state === EXPIRED;
+    const state = this.#scope.state;
+    return state === "expiring" || state === "expired";
   }
 
   /**
@@ -118,47 +168,8 @@ export class Timeout {
    * @returns The description.
    */
   toString(): string {
-    const when = this.#state === ENTERED ? ` when=${this.#when}` : "";
-    return `<Timeout [${STATE_NAMES[this.#state]}]${when}>`;
-  }
-
-  static #onTimeout(timeout: Timeout): void {
-    timeout.#handle = undefined;
-    timeout.#state = EXPIRING;
-    timeout.#task!.cancel();
-  }
-
-  static {
-    enter = (timeout, task, when) => {
-      timeout.#task = task;
-      timeout.#cancelling = task.cancelling();
-      timeout.reschedule(when);
-    };
-    exit = (timeout, threw, error) => {
-      timeout.#handle?.cancel();
-      timeout.#handle = undefined;
-      if (timeout.#state === ENTERED) {
-        timeout.#state = EXITED;
-        return;
-      }
-      if (timeout.#state !== EXPIRING) return;
-      timeout.#state = EXPIRED;
-      // Withdraw our cancel request; if no other request is left, the
-      // CancelledError coming out of the function is ours to turn into a
-      // TimeoutError. A request from outside (or an outer scope) keeps it
-      // a CancelledError for them to handle.
-      const remaining = timeout.#task!.uncancel();
-      if (
-        remaining <= timeout.#cancelling && threw &&
-        error instanceof CancelledError
-      ) {
-        const timeoutError = new TimeoutError(
-          `Timed out: the deadline at loop time ${timeout.#when} ms passed`,
-        );
-        timeoutError.cause = error;
-        throw timeoutError;
-      }
-    };
+    const { state, when } = this.#scope;
+    return `<Timeout [${state}]${state === "active" ? ` when=${when}` : ""}>`;
   }
 }
 
@@ -293,21 +304,16 @@ async function runScope<T>(
   when: number | null,
   fn: (timeout: Timeout) => PromiseLike<T> | T,
 ): Promise<T> {
-  constructing = true;
-  let scope: Timeout;
-  try {
-    scope = new Timeout();
-  } finally {
-    constructing = false;
-  }
-  enter(scope, task, when);
+  const scope = new Scope(task);
+  const timeout = new (Timeout as new (scope: Scope) => Timeout)(scope);
+  scope.reschedule(when);
   let result: T;
   try {
-    result = await fn(scope);
+    result = await fn(timeout);
   } catch (error) {
-    exit(scope, true, error);
+    scope.exit(true, error);
     throw error;
   }
-  exit(scope, false, undefined);
+  scope.exit(false, undefined);
   return result;
 }

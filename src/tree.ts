@@ -29,7 +29,8 @@ import {
   taskRecord,
 } from "./_introspect.ts";
 import { InvalidStateError } from "./errors.ts";
-import { _findRunningLoop, type AbstractEventLoop } from "./events.ts";
+import { findRunningLoop } from "./_loops.ts";
+import type { AbstractEventLoop } from "./events.ts";
 import type { Future } from "./futures.ts";
 import { Task } from "./tasks.ts";
 
@@ -134,7 +135,7 @@ interface MutableInfo extends TaskInfo {
  */
 export function captureTaskTree(options?: TaskTreeOptions): TaskTree {
   checkOptions("capture task tree", options);
-  const loop = options?.loop ?? _findRunningLoop();
+  const loop = options?.loop ?? findRunningLoop();
   if (loop === undefined) {
     throw new InvalidStateError(
       "Cannot capture task tree: no event loop is running; pass { loop }",

@@ -15,6 +15,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "_ready_queue.ts",
     "_heap.ts",
     "_current.ts",
+    "_loops.ts",
     "_priority_heap.ts",
     "_bytes.ts",
     "_stream_hooks.ts",
