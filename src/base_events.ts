@@ -17,9 +17,10 @@
  * 2. The entries ready at that moment run, in order; what they schedule
  *    waits for the next iteration, so an iteration always ends. An entry is
  *    a (callback, argument) pair (`_ready_queue.ts`): a user's Handle as
- *    (`runHandle` from `_loops.ts`, handle), skipped without a turn once cancelled, or one
- *    of the loop's own wake-ups, which has no Handle. A callback that
- *    throws goes to the exception handler and the loop goes on.
+ *    (`runHandle` from `_loops.ts`, handle), skipped without a turn once
+ *    cancelled, or one of the loop's own wake-ups, which has no Handle. A
+ *    callback that throws goes to the exception handler and the loop goes
+ *    on.
  * 3. After each callback, the step of the task it woke runs in place,
  *    before the next callback, as CPython runs `Task.__step` inline:
  *    waking a task sets `resumingTask` (`_current.ts`), its code continues
