@@ -80,6 +80,25 @@ export function setAwaitHooks(hooks: AwaitHooks): void {
 }
 
 /**
+ * Awaits `future` from the running task as `then` does, without making
+ * the promise `then` returns: for a caller that would drop it. Set by
+ * futures.ts, which alone can reach a Future's waits.
+ */
+export let awaitWithoutPromise: (
+  future: Future<unknown>,
+  onFulfilled: (value: unknown) => void,
+  onRejected: (reason: unknown) => void,
+) => void = () => {
+  throw new Error("Cannot await: futures.ts is not loaded");
+};
+
+export function setAwaitWithoutPromise(
+  hook: typeof awaitWithoutPromise,
+): void {
+  awaitWithoutPromise = hook;
+}
+
+/**
  * The task whose step a loop callback just resumed and that has not yet
  * reached its next loop await or its end. The loop keeps passing microtask
  * turns while it is set, so the whole step — even one that returns through

@@ -560,3 +560,24 @@ Deno.test("Cancelling a task whose body returned a Future cancels that Future", 
     }
   });
 });
+
+Deno.test("A body that returns a Future subclass with its own then() goes through that then()", async () => {
+  const seen: string[] = [];
+  class Traced<T> extends Future<T> {
+    override then<R1 = T, R2 = never>(
+      onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+      onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+    ): Promise<R1 | R2> {
+      seen.push("then");
+      return super.then(onFulfilled, onRejected);
+    }
+  }
+  await run(async () => {
+    const future = new Traced<number>();
+    const task = createTask(() => future);
+    await sleep(0);
+    future.setResult(7);
+    assert.equal(await task, 7);
+    assert.deepEqual(seen, ["then"]); // the task awaited it through then()
+  });
+});
