@@ -174,25 +174,25 @@ export class WaiterList {
    * @returns The task, or `undefined` if none is parked.
    */
   headTask(): object | undefined {
-    for (const task of this.tasks()) return task;
+    const head = this.#head;
+    if (head === undefined) return undefined;
+    for (const callback of futureInspector.callbacks(head)) {
+      const task = (callback as Partial<AwaitRecord>).task;
+      if (task !== undefined) return task;
+    }
     return undefined;
   }
 
   /**
-   * The parked tasks, longest-parked first, for introspection (the tasks
-   * an `asCompleted` iteration's done-callbacks wake).
+   * The parked waiters' Futures, longest-parked first, for introspection:
+   * the call graph follows each to the task awaiting it (as it does for
+   * the tasks an `asCompleted` iteration's done-callbacks wake).
    *
-   * @returns The tasks.
+   * @returns The Futures.
    */
-  *tasks(): Generator<object, void, undefined> {
+  *waiters(): Generator<object, void, undefined> {
     for (let waiter = this.#head; waiter !== undefined; waiter = waiter.next) {
-      for (const callback of futureInspector.callbacks(waiter)) {
-        const task = (callback as Partial<AwaitRecord>).task;
-        if (task !== undefined) {
-          yield task;
-          break;
-        }
-      }
+      yield waiter;
     }
   }
 

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import {
   CancelledError,
+  captureCallGraph,
   createTask,
   formatCallGraph,
+  type Future,
   InvalidStateError,
   run,
   type Task,
@@ -167,15 +169,20 @@ Deno.test("WaiterList.break() fails every parked waiter and every later park", a
   }, clock());
 });
 
-Deno.test("WaiterList.tasks() lists the parked tasks in order", async () => {
+Deno.test("WaiterList.waiters() lists the parked waiters, whose graph leads to their tasks", async () => {
   await run(async () => {
     const list = new WaiterList("test");
     const tasks = parkAll(list, ["a", "b"]);
     await waitAllTasksBlocked();
-    assert.deepEqual([...list.tasks()], tasks);
+    const waiters = [...list.waiters()];
+    assert.equal(waiters.length, 2);
+    for (const [i, waiter] of waiters.entries()) {
+      const graph = captureCallGraph(waiter as Future<void>)!;
+      assert.equal(graph.awaitedBy[0].future, tasks[i]);
+    }
     assert.equal(list.headTask(), tasks[0]);
     list.wakeAll();
-    assert.deepEqual([...list.tasks()], []);
+    assert.deepEqual([...list.waiters()], []);
     await Promise.all(tasks);
   }, clock());
 });
