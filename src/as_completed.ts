@@ -16,7 +16,7 @@ import { TimeoutError } from "./errors.ts";
 import { setCallbackOwner } from "./_introspect.ts";
 import { WaiterList } from "./_waiters.ts";
 import type { AbstractEventLoop, Handle } from "./events.ts";
-import { Future } from "./futures.ts";
+import type { Future } from "./futures.ts";
 import type { Awaitable } from "./tasks.ts";
 
 /** Options for `asCompleted`. */
