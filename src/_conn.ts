@@ -2,13 +2,12 @@
  * The glue between a `Deno.Conn` and a StreamReader/StreamWriter pair,
  * shared by `openConnection` and `Server`.
  */
+import { type ByteSource, StreamReader } from "./stream_reader.ts";
 import {
   type ByteSink,
-  type ByteSource,
   type StreamOptions,
-  StreamReader,
   StreamWriter,
-} from "./streams.ts";
+} from "./stream_writer.ts";
 
 const NULL_SINK: ByteSink = { write: (data) => Promise.resolve(data.length) };
 

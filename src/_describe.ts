@@ -252,3 +252,19 @@ export function checkClock(action: string, clock: unknown): void {
     );
   }
 }
+
+/** `127.0.0.1:80`, `[::1]:80` or a socket path, from a Deno.Addr-shaped object. */
+export function describeAddress(addr: unknown): string | undefined {
+  if (addr === null || typeof addr !== "object") return undefined;
+  const { hostname, port, path } = addr as {
+    hostname?: unknown;
+    port?: unknown;
+    path?: unknown;
+  };
+  if (typeof hostname === "string" && typeof port === "number") {
+    return hostname.includes(":")
+      ? `[${hostname}]:${port}`
+      : `${hostname}:${port}`;
+  }
+  return typeof path === "string" && path !== "" ? path : undefined;
+}

@@ -13,9 +13,10 @@ import {
   toFutures,
 } from "./_children.ts";
 import { TimeoutError } from "./errors.ts";
-import { AWAITS, DESCRIBE, setCallbackOwner } from "./_introspect.ts";
+import { setCallbackOwner } from "./_introspect.ts";
+import { WaiterList } from "./_waiters.ts";
 import type { AbstractEventLoop, Handle } from "./events.ts";
-import { Future } from "./futures.ts";
+import type { Future } from "./futures.ts";
 import type { Awaitable } from "./tasks.ts";
 
 /** Options for `asCompleted`. */
@@ -44,35 +45,20 @@ export interface AsCompleted<T> extends AsyncIterable<T> {
   [Symbol.iterator](): Iterator<Promise<T>>;
 }
 
-/** What a task iterating `asCompleted` awaits for its next result. */
-class NextWaiter extends Future<void> {
-  constructor(
-    loop: AbstractEventLoop,
-    readonly completions: Completions<unknown>,
-  ) {
-    super({ loop });
-  }
-
-  /** For the task tree: `asCompleted: next of 3 running`. */
-  [DESCRIBE](): string {
-    return this.completions.describe();
-  }
-
-  [AWAITS](): Iterable<object> {
-    return this.completions.running();
-  }
-}
-
 /** The shared state of both iteration styles. */
 class Completions<T> {
-  #loop: AbstractEventLoop;
   #todo: Set<Future<T>>;
   #left: number;
   // Futures done and not yet handed out; `null` marks a timeout.
   #done: (Future<T> | null)[] = [];
   #head = 0;
-  // Calls of next() waiting for the queue, first come first served.
-  #waiters: Future<void>[] = [];
+  // Calls of next() waiting for the queue, first come first served. A
+  // wake-up its task is cancelled before using goes to the next.
+  #waiters: WaiterList = new WaiterList("asCompleted", {
+    onAbandon: () => this.#wakeOne(),
+    describe: () => `asCompleted: next of ${this.#todo.size} running`,
+    awaits: () => this.#todo,
+  });
   #timer: Handle | undefined = undefined;
   #onDone = (future: Future<T>): void => this.#completed(future);
 
@@ -81,12 +67,11 @@ class Completions<T> {
     loop: AbstractEventLoop,
     ms: number | null,
   ) {
-    this.#loop = loop;
     this.#todo = futures;
     this.#left = futures.size;
     // The awaiters of the futures still running: the tasks waiting for
     // their next result, if any.
-    setCallbackOwner(this.#onDone, () => this.#waiters);
+    setCallbackOwner(this.#onDone, () => this.#waiters.waiters());
     for (const future of futures) future.addDoneCallback(this.#onDone);
     if (futures.size > 0 && ms !== null && ms !== Infinity) {
       this.#timer = loop.callLater(ms, () => this.#timedOut());
@@ -110,27 +95,19 @@ class Completions<T> {
    * given back and the next future stays queued for the next call. The
    * future comes wrapped: a promise resolved with a Future would adopt
    * its result instead.
+   *
+   * Waiters are served in order: a call does not take a future that a
+   * woken waiter is on its way to take (as the semaphore's permits), so a
+   * woken waiter always finds one.
    */
   async wait(): Promise<{ readonly future: Future<T> }> {
-    let first = false;
-    while (this.#head === this.#done.length) {
-      const waiter = new NextWaiter(
-        this.#loop,
-        this as Completions<unknown>,
-      );
-      // Woken for an item another call took: keep our place in line.
-      if (first) this.#waiters.unshift(waiter);
-      else this.#waiters.push(waiter);
+    while (this.#done.length - this.#head <= this.#waiters.woken) {
       try {
-        await waiter;
+        await this.#waiters.park(undefined);
       } catch (error) {
-        const index = this.#waiters.indexOf(waiter);
-        if (index >= 0) this.#waiters.splice(index, 1);
-        else this.#wakeOne(); // we were woken: pass the item on
         this.#left++;
         throw error;
       }
-      first = true;
     }
     const future = this.#done[this.#head];
     this.#done[this.#head++] = null;
@@ -144,27 +121,17 @@ class Completions<T> {
     return { future };
   }
 
-  /** What a task waiting for the next result waits for, in words. */
-  describe(): string {
-    return `asCompleted: next of ${this.#todo.size} running`;
-  }
-
-  /** The futures not done yet. */
-  running(): Iterable<object> {
-    return this.#todo;
-  }
-
+  /** Wakes the next waiter if a future is there for it. */
   #wakeOne(): void {
-    if (this.#head === this.#done.length) return;
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined && !waiter.done()) waiter.setResult();
+    if (this.#done.length - this.#head > this.#waiters.woken) {
+      this.#waiters.wake();
+    }
   }
 
   #push(item: Future<T> | null): void {
     this.#done.push(item);
     this.#wakeOne();
   }
-
   #completed(future: Future<T>): void {
     if (!this.#todo.delete(future)) return;
     this.#push(future);

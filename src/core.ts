@@ -67,6 +67,7 @@ export * from "./condition.ts";
 export * from "./semaphore.ts";
 export * from "./barrier.ts";
 export * from "./queues.ts";
-export * from "./streams.ts";
+export * from "./stream_reader.ts";
+export * from "./stream_writer.ts";
 export * from "./graph.ts";
 export * from "./tree.ts";

@@ -381,8 +381,3 @@ export function getEventLoop(): AbstractEventLoop {
 export function setEventLoop(loop: AbstractEventLoop | undefined): void {
   setCurrentLoop(loop);
 }
-
-// Transitional: streams.ts (another branch of issue 16 splits it) still
-// imports this name; once it imports `findRunningLoop` from `_loops.ts`,
-// delete this line. Not public: core.ts re-exports names one by one.
-export { findRunningLoop as _findRunningLoop } from "./_loops.ts";

@@ -38,13 +38,12 @@ import { describe } from "./_describe.ts";
 import { held } from "./_held.ts";
 import { findRunningLoop } from "./_loops.ts";
 import { getRunningLoop } from "./events.ts";
+import { type ByteSource, StreamReader } from "./stream_reader.ts";
 import {
   type ByteSink,
-  type ByteSource,
   type StreamOptions,
-  StreamReader,
   StreamWriter,
-} from "./streams.ts";
+} from "./stream_writer.ts";
 
 /**
  * Options for `openReader`, `openWriter` and `openFile`: `Deno.open`'s

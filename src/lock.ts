@@ -5,7 +5,7 @@
  */
 import { checkFunction } from "./_describe.ts";
 import { InvalidStateError } from "./errors.ts";
-import { Held, WaiterList } from "./_waiters.ts";
+import { ReleaseOnDispose, WaiterList } from "./_waiters.ts";
 import { currentTaskStore } from "./_current.ts";
 import { recording } from "./_introspect.ts";
 
@@ -166,7 +166,7 @@ export class Lock {
    * ```
    */
   hold(): Promise<Disposable> {
-    const held = new Held(this);
+    const held = new ReleaseOnDispose(this);
     if (!this.#locked) {
       this.#locked = true;
       if (recording) this.#holder = currentTaskStore.getStore();

@@ -12,7 +12,8 @@ import { held } from "./_held.ts";
 import { CancelledError, TimeoutError } from "./errors.ts";
 import { type AbstractEventLoop, getRunningLoop } from "./events.ts";
 import { currentTask } from "./tasks.ts";
-import type { StreamOptions, StreamReader, StreamWriter } from "./streams.ts";
+import type { StreamReader } from "./stream_reader.ts";
+import type { StreamOptions, StreamWriter } from "./stream_writer.ts";
 
 /** `openConnection` options for TCP: `Deno.connect`'s, and the streams'. */
 export type TcpConnectionOptions = Deno.ConnectOptions & StreamOptions & {

@@ -6,7 +6,7 @@
  */
 import { checkFunction, checkNumber } from "./_describe.ts";
 import { InvalidStateError } from "./errors.ts";
-import { Held, WaiterList } from "./_waiters.ts";
+import { ReleaseOnDispose, WaiterList } from "./_waiters.ts";
 
 const ACQUIRED: Promise<true> = Promise.resolve(true);
 
@@ -180,7 +180,7 @@ export class Semaphore {
    * ```
    */
   hold(): Promise<Disposable> {
-    const held = new Held(this);
+    const held = new ReleaseOnDispose(this);
     if (!this.locked()) {
       this.#value--;
       return Promise.resolve(held);

@@ -26,7 +26,8 @@ import {
 } from "./events.ts";
 import type { Future } from "./futures.ts";
 import { sleep } from "./sleep.ts";
-import type { StreamOptions, StreamReader, StreamWriter } from "./streams.ts";
+import type { StreamReader } from "./stream_reader.ts";
+import type { StreamOptions, StreamWriter } from "./stream_writer.ts";
 import { currentTask, type Task } from "./tasks.ts";
 
 /** Connections served at once by default. */

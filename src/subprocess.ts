@@ -27,13 +27,12 @@ import { CancelledError } from "./errors.ts";
 import { getRunningLoop } from "./events.ts";
 import type { Future } from "./futures.ts";
 import { gather } from "./gather.ts";
+import { type ByteSource, StreamReader } from "./stream_reader.ts";
 import {
   type ByteSink,
-  type ByteSource,
   type StreamOptions,
-  StreamReader,
   StreamWriter,
-} from "./streams.ts";
+} from "./stream_writer.ts";
 
 /** Connect the child's stream to a new pipe. asyncio: `subprocess.PIPE`. */
 export const PIPE = "piped";

@@ -195,6 +195,24 @@ Deno.test("asCompleted() plain iteration: whichever promise is awaited first get
   }, clock());
 });
 
+Deno.test("asCompleted() plain iteration: a promise awaited later does not take the result a woken one is on its way to", async () => {
+  await run(async () => {
+    const fast = createTask(() => sleep(10, 10));
+    const slow = createTask(() => sleep(20, 20));
+    const [first, second] = [...asCompleted([fast, slow])];
+    const a = createTask(() => first);
+    await waitAllTasksBlocked(); // `a` waits for the first to finish
+    // `b` resumes in the iteration `fast` finishes in, after `a` was woken
+    // for its result and before `a` took it.
+    const b = createTask(async () => {
+      await fast;
+      return await second;
+    });
+    assert.equal(await a, 10);
+    assert.equal(await b, 20);
+  }, clock());
+});
+
 Deno.test("asCompleted() wraps promises, starts functions and yields a repeated Future once", async () => {
   await run(async () => {
     const future = new Future<string>();

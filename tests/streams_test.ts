@@ -4,6 +4,7 @@ import {
   type ByteSource,
   CancelledError,
   createTask,
+  formatCallGraph,
   getRunningLoop,
   IncompleteReadError,
   InvalidStateError,
@@ -844,6 +845,32 @@ Deno.test("StreamWriter.writeEof() half-closes after the flush; later writes thr
     assert.ok(!plain.canWriteEof());
     assert.throws(() => plain.writeEof(), InvalidStateError);
     plain.abort();
+  });
+});
+
+Deno.test("StreamWriter.toString() names its state: open, eof, flushing, closing, closed", async () => {
+  await virtual(async () => {
+    const sink = new FakeSink();
+    sink.blocked = true;
+    const writer = new StreamWriter(sink);
+    assert.equal(String(writer), "<StreamWriter open buffered=0>");
+    writer.write("abc");
+    writer.writeEof();
+    assert.equal(String(writer), "<StreamWriter eof buffered=3>");
+    writer.close();
+    assert.equal(String(writer), "<StreamWriter flushing buffered=3>");
+    const closer = createTask(() => writer.waitClosed());
+    await waitAllTasksBlocked(); // the write is in flight
+    assert.match(
+      formatCallGraph(closer),
+      /StreamWriter\.waitClosed\(\) on <StreamWriter flushing buffered=3>/,
+    );
+    writer.abort(); // the sink closes; the write in flight settles
+    assert.equal(String(writer), "<StreamWriter closing buffered=0>");
+    assert.ok(writer.isClosing());
+    sink.release();
+    await closer;
+    assert.equal(String(writer), "<StreamWriter closed buffered=0>");
   });
 });
 
