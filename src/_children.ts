@@ -1,24 +1,15 @@
 /**
  * Private helpers for the composition functions: telling awaitables from
- * collections and options, turning awaitables into the Futures they wait
- * on, and checking durations. `mod.ts` never exports this file.
+ * collections and options, and turning awaitables into the Futures they
+ * wait on. `mod.ts` never exports this file.
  */
+import { isThenable } from "./_checks.ts";
 import { describe } from "./_describe.ts";
 import { CancelledError } from "./errors.ts";
 import { findRunningLoop } from "./_loops.ts";
-import { type AbstractEventLoop, getEventLoop } from "./events.ts";
+import { type AbstractEventLoop, getEventLoop } from "./abstract_event_loop.ts";
 import { Future } from "./futures.ts";
 import { type Awaitable, ensureFuture } from "./tasks.ts";
-
-// The composition files name values in their errors through this file.
-export { describe };
-
-/** Whether `value` has a `then` method, as `await` sees it. */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
-}
 
 /** Whether `value` is a Future, a promise or a coroutine function. */
 export function isAwaitable(value: unknown): value is Awaitable<unknown> {
@@ -40,29 +31,6 @@ export function isPlainObject(
   }
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
-}
-
-/**
- * Checks a duration or deadline in milliseconds; `null` and `undefined`
- * mean "none" and come back as `null`.
- */
-export function checkTime(
-  action: string,
-  name: string,
-  value: unknown,
-): number | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${action}: expected ${name} as a number of milliseconds or null, got ${
-        describe(value)
-      }`,
-    );
-  }
-  if (Number.isNaN(value)) {
-    throw new RangeError(`Cannot ${action}: ${name} is NaN`);
-  }
-  return value;
 }
 
 /**

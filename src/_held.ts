@@ -13,7 +13,7 @@
  * `dispose`.
  */
 import { CancelledError } from "./errors.ts";
-import type { AbstractEventLoop } from "./events.ts";
+import type { AbstractEventLoop } from "./abstract_event_loop.ts";
 import { Future } from "./futures.ts";
 
 /** How `held` treats the operation when its awaiter is cancelled. */

@@ -287,7 +287,12 @@ export interface StackFrame {
 const OWN_DIR = new URL("./", import.meta.url).href;
 // Past one of these, frames belong to the loop that runs the task, not to
 // the task: its start, the loop's callbacks, the runner.
-const BOUNDARY_FILES = ["tasks.ts", "base_events.ts", "events.ts", "runners.ts"]
+const BOUNDARY_FILES = [
+  "tasks.ts",
+  "base_events.ts",
+  "abstract_event_loop.ts",
+  "runners.ts",
+]
   .map((file) => OWN_DIR + file);
 
 const FRAME =

@@ -32,7 +32,7 @@ import { held } from "./_held.ts";
 import { Deque } from "./_deque.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import { findRunningLoop } from "./_loops.ts";
-import { getRunningLoop } from "./events.ts";
+import { getRunningLoop } from "./abstract_event_loop.ts";
 import type { Future } from "./futures.ts";
 import type { Task } from "./tasks.ts";
 import {

@@ -6,7 +6,8 @@
  * live here too, each as measured on Deno 2.9.6. `mod.ts` never exports
  * this file.
  */
-import { checkNumber, describe, repr } from "./_describe.ts";
+import { checkNumber } from "./_checks.ts";
+import { describe, repr } from "./_describe.ts";
 
 /** The property that marks a message as a KvQueue's, with its kind. */
 export const MARK = "aio.kv";

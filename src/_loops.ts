@@ -1,13 +1,14 @@
 /**
  * Which loop is running and which is current: the state behind
- * events.ts's `getRunningLoop`, `getEventLoop` and `setEventLoop`, kept
- * here so that the concrete loop (base_events.ts) and tasks can update it
- * without events.ts exporting anything but public API. Also the hooks
- * the layers above set at load: how tasks find their loop, how a loop
- * makes a Handle's callback run, and which loop `getEventLoop` makes.
+ * `getRunningLoop`, `getEventLoop` and `setEventLoop` (in
+ * abstract_event_loop.ts), kept here so that the concrete loop
+ * (base_events.ts) and tasks can update it without that file exporting
+ * anything but public API. Also the hooks the layers above set at load:
+ * how tasks find their loop, how a loop makes a Handle's callback run, and
+ * which loop `getEventLoop` makes.
  */
 import { InvalidStateError } from "./errors.ts";
-import type { AbstractEventLoop, Handle } from "./events.ts";
+import type { AbstractEventLoop, Handle } from "./abstract_event_loop.ts";
 
 // The loops running now, and the one whose callback is executing. A task's
 // loop is found through the task; these cover plain callbacks and promise
@@ -92,13 +93,14 @@ export function clearCurrentLoop(loop: AbstractEventLoop): void {
 }
 
 /**
- * Runs a handle's callback unless it was cancelled. events.ts's `Handle`
- * sets it at load (the fields are its own); the concrete loop queues it,
- * with the handle as its argument, for every `callSoon` and due timer.
+ * Runs a handle's callback unless it was cancelled. `Handle` (in
+ * abstract_event_loop.ts) sets it at load (the fields are its own); the
+ * concrete loop queues it, with the handle as its argument, for every
+ * `callSoon` and due timer.
  */
 export let runHandle: (handle: Handle) => void = (): void => {};
 
-/** For events.ts's `Handle`: sets `runHandle`. */
+/** For abstract_event_loop.ts's `Handle`: sets `runHandle`. */
 export function setHandleRunner(run: (handle: Handle) => void): void {
   runHandle = run;
 }

@@ -36,7 +36,7 @@
  * @module
  */
 import { InvalidStateError } from "./errors.ts";
-import { type AbstractEventLoop, getEventLoop } from "./events.ts";
+import { type AbstractEventLoop, getEventLoop } from "./abstract_event_loop.ts";
 import { Future } from "./futures.ts";
 import {
   type AwaitRecord,

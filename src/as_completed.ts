@@ -4,18 +4,13 @@
  *
  * @module
  */
-import { checkOptions } from "./_describe.ts";
-import {
-  checkTime,
-  describe,
-  isAwaitable,
-  isCollection,
-  toFutures,
-} from "./_children.ts";
+import { checkOptions, checkTime } from "./_checks.ts";
+import { describe } from "./_describe.ts";
+import { isAwaitable, isCollection, toFutures } from "./_children.ts";
 import { TimeoutError } from "./errors.ts";
 import { setCallbackOwner } from "./_introspect.ts";
 import { WaiterList } from "./_waiters.ts";
-import type { AbstractEventLoop, Handle } from "./events.ts";
+import type { AbstractEventLoop, Handle } from "./abstract_event_loop.ts";
 import type { Future } from "./futures.ts";
 import type { Awaitable } from "./tasks.ts";
 

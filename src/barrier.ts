@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { checkNumber } from "./_describe.ts";
+import { checkNumber } from "./_checks.ts";
 import { Condition } from "./condition.ts";
 import { DESCRIBE_AS, type DescribedAs } from "./_introspect.ts";
 import { BrokenBarrierError } from "./errors.ts";

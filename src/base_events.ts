@@ -93,9 +93,8 @@ import {
   checkFunction,
   checkNumber,
   checkOptions,
-  describe,
-  repr,
-} from "./_describe.ts";
+} from "./_checks.ts";
+import { describe, repr } from "./_describe.ts";
 import { debugFromEnvironment } from "./_env.ts";
 import { ReadyQueue } from "./_ready_queue.ts";
 import { creationFrames, formatSite, requestTracing } from "./_introspect.ts";
@@ -125,7 +124,7 @@ import {
   Handle,
   type TaskFactory,
   TimerHandle,
-} from "./events.ts";
+} from "./abstract_event_loop.ts";
 import { Future } from "./futures.ts";
 import {
   type Awaitable,
@@ -360,7 +359,7 @@ export class EventLoop implements AbstractEventLoop {
     callback: (...args: A) => void,
     ...args: A
   ): TimerHandle {
-    checkTime("callLater", "delay", delay);
+    checkMilliseconds("callLater", "delay", delay);
     return this.#scheduleAt("callLater", this.time() + delay, callback, args);
   }
 
@@ -381,7 +380,7 @@ export class EventLoop implements AbstractEventLoop {
     callback: (...args: A) => void,
     ...args: A
   ): TimerHandle {
-    checkTime("callAt", "when", when);
+    checkMilliseconds("callAt", "when", when);
     return this.#scheduleAt("callAt", when, callback, args);
   }
 
@@ -1206,7 +1205,11 @@ function closedError(method: string): InvalidStateError {
   return new InvalidStateError(`Cannot call ${method}: event loop is closed`);
 }
 
-function checkTime(method: string, name: string, value: number): void {
+function checkMilliseconds(
+  method: string,
+  name: string,
+  value: number,
+): void {
   checkNumber(
     `call ${method}`,
     name,

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { checkFunction, checkNumber, describe } from "./_describe.ts";
+import { checkFunction, checkNumber } from "./_checks.ts";
+import { describe } from "./_describe.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import { Lock } from "./lock.ts";
 import { WaiterList } from "./_waiters.ts";

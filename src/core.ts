@@ -43,7 +43,7 @@ export {
   setEventLoop,
   type TaskFactory,
   TimerHandle,
-} from "./events.ts";
+} from "./abstract_event_loop.ts";
 export {
   type DoneCallback,
   Future,

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { describe } from "./_children.ts";
+import { describe } from "./_describe.ts";
 import type {
   AbstractEventLoop,
   CoroutineFunction,
   TaskFactory,
-} from "./events.ts";
+} from "./abstract_event_loop.ts";
 import { Task, type TaskOptions } from "./tasks.ts";
 
 /** A Task class (or compatible constructor) for `createEagerTaskFactory`. */

@@ -17,7 +17,10 @@ import { Deque } from "./_deque.ts";
 import { describe } from "./_describe.ts";
 import { workerSource } from "./_executor_worker.ts";
 import { InvalidStateError } from "./errors.ts";
-import { type AbstractEventLoop, getRunningLoop } from "./events.ts";
+import {
+  type AbstractEventLoop,
+  getRunningLoop,
+} from "./abstract_event_loop.ts";
 import type { Future } from "./futures.ts";
 
 /** Options for `new WorkerExecutor()`. */

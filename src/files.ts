@@ -37,7 +37,7 @@ import { requireDeno } from "./_deno.ts";
 import { describe } from "./_describe.ts";
 import { held } from "./_held.ts";
 import { findRunningLoop } from "./_loops.ts";
-import { getRunningLoop } from "./events.ts";
+import { getRunningLoop } from "./abstract_event_loop.ts";
 import { type ByteSource, StreamReader } from "./stream_reader.ts";
 import {
   type ByteSink,

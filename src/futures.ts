@@ -21,7 +21,7 @@ import {
 } from "./_introspect.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import { findRunningLoop } from "./_loops.ts";
-import { type AbstractEventLoop, getEventLoop } from "./events.ts";
+import { type AbstractEventLoop, getEventLoop } from "./abstract_event_loop.ts";
 
 /**
  * A future's state, as asyncio's `_state`, spelt as `toString()` and the

@@ -4,15 +4,15 @@
  *
  * @module
  */
+import { describe } from "./_describe.ts";
 import {
   cancelledErrorOf,
-  describe,
   isCollection,
   isPlainObject,
   toFutures,
 } from "./_children.ts";
 import { AWAITS, DESCRIBE, setCallbackOwner } from "./_introspect.ts";
-import type { AbstractEventLoop } from "./events.ts";
+import type { AbstractEventLoop } from "./abstract_event_loop.ts";
 import { Future } from "./futures.ts";
 import type { Awaitable } from "./tasks.ts";
 

@@ -21,7 +21,8 @@ import {
   stateOf,
   waitsOf,
 } from "./_awaits.ts";
-import { checkOptions, describe } from "./_describe.ts";
+import { checkOptions } from "./_checks.ts";
+import { describe } from "./_describe.ts";
 import {
   awaitFrames,
   displayPath,

@@ -51,7 +51,8 @@
  *
  * @module
  */
-import { checkFunction, checkNumber, checkOptions, repr } from "./_describe.ts";
+import { checkFunction, checkNumber, checkOptions } from "./_checks.ts";
+import { repr } from "./_describe.ts";
 import {
   type Delivery,
   Dispatcher,
@@ -76,7 +77,7 @@ import {
 import { CancelledError, QueueShutDown } from "./errors.ts";
 import { Event } from "./event.ts";
 import { findRunningLoop } from "./_loops.ts";
-import { getRunningLoop } from "./events.ts";
+import { getRunningLoop } from "./abstract_event_loop.ts";
 import type { Future } from "./futures.ts";
 import { taskGroup } from "./taskgroups.ts";
 import { currentTask } from "./tasks.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { checkFunction } from "./_describe.ts";
+import { checkFunction } from "./_checks.ts";
 import { InvalidStateError } from "./errors.ts";
 import { ReleaseOnDispose, WaiterList } from "./_waiters.ts";
 import { currentTaskStore } from "./_current.ts";

@@ -10,7 +10,10 @@ import { checkStreamOptions, discard, streamsOver } from "./_conn.ts";
 import { describe } from "./_describe.ts";
 import { held } from "./_held.ts";
 import { CancelledError, TimeoutError } from "./errors.ts";
-import { type AbstractEventLoop, getRunningLoop } from "./events.ts";
+import {
+  type AbstractEventLoop,
+  getRunningLoop,
+} from "./abstract_event_loop.ts";
 import { currentTask } from "./tasks.ts";
 import type { StreamReader } from "./stream_reader.ts";
 import type { StreamOptions, StreamWriter } from "./stream_writer.ts";

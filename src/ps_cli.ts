@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { checkOptions, describe } from "./_describe.ts";
+import { checkOptions } from "./_checks.ts";
+import { describe } from "./_describe.ts";
 import { type DumpView, VIEWS } from "./_dump_socket.ts";
 
 export type { DumpView } from "./_dump_socket.ts";

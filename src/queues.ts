@@ -9,7 +9,7 @@ import {
   checkFunction,
   checkNumber,
   checkOptions,
-} from "./_describe.ts";
+} from "./_checks.ts";
 import { Deque } from "./_deque.ts";
 import {
   InvalidStateError,

@@ -4,12 +4,8 @@
  * @module
  */
 import { EventLoop } from "./base_events.ts";
-import {
-  checkBoolean,
-  checkClock,
-  checkOptions,
-  describe,
-} from "./_describe.ts";
+import { checkBoolean, checkClock, checkOptions } from "./_checks.ts";
+import { describe } from "./_describe.ts";
 import type { Clock } from "./clock.ts";
 import {
   canListenForSignals,
@@ -22,7 +18,7 @@ import {
   KeyboardInterrupt,
 } from "./errors.ts";
 import { findRunningLoop } from "./_loops.ts";
-import { type CoroutineFunction, setEventLoop } from "./events.ts";
+import { type CoroutineFunction, setEventLoop } from "./abstract_event_loop.ts";
 import type { Future } from "./futures.ts";
 import { ensureFuture, type Task } from "./tasks.ts";
 

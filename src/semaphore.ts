@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { checkFunction, checkNumber } from "./_describe.ts";
+import { checkFunction, checkNumber } from "./_checks.ts";
 import { InvalidStateError } from "./errors.ts";
 import { ReleaseOnDispose, WaiterList } from "./_waiters.ts";
 

@@ -23,7 +23,7 @@ import {
   type ExceptionContext,
   getRunningLoop,
   type TimerHandle,
-} from "./events.ts";
+} from "./abstract_event_loop.ts";
 import type { Future } from "./futures.ts";
 import { sleep } from "./sleep.ts";
 import type { StreamReader } from "./stream_reader.ts";

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { cancelledErrorOf, describe, isAwaitable } from "./_children.ts";
+import { describe } from "./_describe.ts";
+import { cancelledErrorOf, isAwaitable } from "./_children.ts";
 import { AWAITS, DESCRIBE, setCallbackOwner } from "./_introspect.ts";
 import { Future } from "./futures.ts";
 import { type Awaitable, ensureFuture } from "./tasks.ts";

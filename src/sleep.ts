@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { checkNumber } from "./_describe.ts";
+import { checkNumber } from "./_checks.ts";
 import { DESCRIBE, formatDuration } from "./_introspect.ts";
 import { findRunningLoop } from "./_loops.ts";
-import { getEventLoop, type TimerHandle } from "./events.ts";
+import { getEventLoop, type TimerHandle } from "./abstract_event_loop.ts";
 import { Future } from "./futures.ts";
 
 /** A sleep's future: cancelling it removes its timer from the loop at once. */

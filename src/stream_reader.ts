@@ -10,12 +10,8 @@
  * @module
  */
 import { EMPTY_BYTES, toBytes } from "./_bytes.ts";
-import {
-  checkNumber,
-  checkOptions,
-  describe,
-  describeAddress,
-} from "./_describe.ts";
+import { checkNumber, checkOptions } from "./_checks.ts";
+import { describe, describeAddress } from "./_describe.ts";
 import { DESCRIBE } from "./_introspect.ts";
 import { ReadBuffer } from "./_read_buffer.ts";
 import { readerHooks } from "./_stream_hooks.ts";

@@ -9,18 +9,14 @@
  * @module
  */
 import { toBytes } from "./_bytes.ts";
-import {
-  checkNumber,
-  checkOptions,
-  describe,
-  describeAddress,
-} from "./_describe.ts";
+import { checkNumber, checkOptions } from "./_checks.ts";
+import { describe, describeAddress } from "./_describe.ts";
 import { readerHooks, writerHooks } from "./_stream_hooks.ts";
 import { WaiterList } from "./_waiters.ts";
 import { WriteBuffer } from "./_write_buffer.ts";
 import { InvalidStateError } from "./errors.ts";
 import { findRunningLoop } from "./_loops.ts";
-import type { AbstractEventLoop } from "./events.ts";
+import type { AbstractEventLoop } from "./abstract_event_loop.ts";
 import { StreamReader } from "./stream_reader.ts";
 
 /** The default high-water mark of a StreamWriter: 64 KiB, as asyncio's. */

@@ -24,7 +24,7 @@ import { requireDeno } from "./_deno.ts";
 import { describe, repr } from "./_describe.ts";
 import { DESCRIBE, labelFuture } from "./_introspect.ts";
 import { CancelledError } from "./errors.ts";
-import { getRunningLoop } from "./events.ts";
+import { getRunningLoop } from "./abstract_event_loop.ts";
 import type { Future } from "./futures.ts";
 import { gather } from "./gather.ts";
 import { type ByteSource, StreamReader } from "./stream_reader.ts";

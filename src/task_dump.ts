@@ -11,12 +11,13 @@
  * @module
  */
 import { currentTaskStore } from "./_current.ts";
-import { checkOptions, describe } from "./_describe.ts";
+import { checkOptions } from "./_checks.ts";
+import { describe } from "./_describe.ts";
 import { type DumpServer, type DumpView, serveDumps } from "./_dump_socket.ts";
 import { requestRecording } from "./_introspect.ts";
 import { checkSignalName, listenForSignal, type Signal } from "./_signals.ts";
 import { findRunningLoop } from "./_loops.ts";
-import type { AbstractEventLoop } from "./events.ts";
+import type { AbstractEventLoop } from "./abstract_event_loop.ts";
 import { captureTaskTree, formatTaskTable, formatTaskTree } from "./tree.ts";
 
 /** Options for `enableTaskDump`: a signal, a socket, or both. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { describe } from "./_children.ts";
+import { describe } from "./_describe.ts";
 import {
   AWAITS,
   DESCRIBE,
@@ -13,7 +13,10 @@ import {
   setCallbackOwner,
 } from "./_introspect.ts";
 import { CancelledError, InvalidStateError, TaskGroupError } from "./errors.ts";
-import type { AbstractEventLoop, CoroutineFunction } from "./events.ts";
+import type {
+  AbstractEventLoop,
+  CoroutineFunction,
+} from "./abstract_event_loop.ts";
 import type { Future } from "./futures.ts";
 import { currentTask, type Task, type TaskOptions } from "./tasks.ts";
 

@@ -11,7 +11,8 @@ import {
   setResumingTask,
   type Wait,
 } from "./_current.ts";
-import { checkBoolean, checkOptions, describe } from "./_describe.ts";
+import { checkBoolean, checkOptions, isThenable } from "./_checks.ts";
+import { describe } from "./_describe.ts";
 import {
   type AwaitRecord,
   everTraced,
@@ -30,7 +31,7 @@ import {
   type CoroutineFunction,
   getEventLoop,
   getRunningLoop,
-} from "./events.ts";
+} from "./abstract_event_loop.ts";
 import { Future } from "./futures.ts";
 
 /** Options for `createTask`. */
@@ -58,12 +59,6 @@ const promiseThen = Promise.prototype.then;
 setCurrentTaskLoop(() =>
   (currentTaskStore.getStore() as Task<unknown> | undefined)?.getLoop()
 );
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
-}
 
 /**
  * A coroutine function scheduled on the loop. It starts on the next

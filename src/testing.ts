@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { getRunningLoop } from "./events.ts";
+import { getRunningLoop } from "./abstract_event_loop.ts";
 
 export { VirtualClock, type VirtualClockOptions } from "./virtual_clock.ts";
 

@@ -6,9 +6,10 @@
  *
  * @module
  */
-import { checkTime, describe } from "./_children.ts";
+import { checkTime } from "./_checks.ts";
+import { describe } from "./_describe.ts";
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
-import type { Handle } from "./events.ts";
+import type { Handle } from "./abstract_event_loop.ts";
 import { currentTask, type Task } from "./tasks.ts";
 
 /**

@@ -20,7 +20,8 @@ import {
   tasksThrough,
   waitsOf,
 } from "./_awaits.ts";
-import { checkOptions, describe } from "./_describe.ts";
+import { checkOptions } from "./_checks.ts";
+import { describe } from "./_describe.ts";
 import {
   awaitFrames,
   creationFrames,
@@ -30,7 +31,7 @@ import {
 } from "./_introspect.ts";
 import { InvalidStateError } from "./errors.ts";
 import { findRunningLoop } from "./_loops.ts";
-import type { AbstractEventLoop } from "./events.ts";
+import type { AbstractEventLoop } from "./abstract_event_loop.ts";
 import type { Future } from "./futures.ts";
 import { Task } from "./tasks.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { checkFunction, checkNumber, checkOptions } from "./_describe.ts";
+import { checkFunction, checkNumber, checkOptions } from "./_checks.ts";
 import type { Clock } from "./clock.ts";
 
 /** Options for `new VirtualClock()`. */

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { checkOptions, repr } from "./_describe.ts";
-import { checkTime, describe, isAwaitable, toFutures } from "./_children.ts";
+import { checkOptions, checkTime } from "./_checks.ts";
+import { describe, repr } from "./_describe.ts";
+import { isAwaitable, toFutures } from "./_children.ts";
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import {
   AWAITS,
@@ -18,7 +19,7 @@ import {
   type AbstractEventLoop,
   getRunningLoop,
   type TimerHandle,
-} from "./events.ts";
+} from "./abstract_event_loop.ts";
 import { Future } from "./futures.ts";
 import { type Awaitable, currentTask, ensureFuture } from "./tasks.ts";
 import { timeout } from "./timeouts.ts";

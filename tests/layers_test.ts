@@ -22,10 +22,11 @@ const LAYERS: readonly (readonly string[])[] = [
     "_read_buffer.ts",
     "_write_buffer.ts",
     "_describe.ts",
+    "_checks.ts",
     "_introspect.ts",
   ],
   // 1: the clock and the loop's interface
-  ["clock.ts", "virtual_clock.ts", "events.ts"],
+  ["clock.ts", "virtual_clock.ts", "abstract_event_loop.ts"],
   // 2: futures
   ["futures.ts"],
   // 3: tasks and sleep
