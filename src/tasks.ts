@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  awaitWithoutPromise,
   currentTaskStore,
   resumingTask,
   setAwaitHooks,
@@ -55,6 +56,7 @@ let taskCounter = 0;
 // What the body's first call returns when it returned a promise.
 const BODY_PENDING = Symbol("body pending");
 const promiseThen = Promise.prototype.then;
+const futureThen = Future.prototype.then;
 
 setCurrentTaskLoop(() =>
   (currentTaskStore.getStore() as Task<unknown> | undefined)?.getLoop()
@@ -302,15 +304,19 @@ export class Task<T> extends Future<T> {
    * allocates). A native promise's reactions run in the context that
    * called then(), so they find their task in the store; a Future resumes
    * its waits from the loop, after marking the awaiting task as the one
-   * resuming. Another thenable calls back from wherever it settles, so it
-   * gets the closures.
+   * resuming, and is awaited without the promise then() would make. Another
+   * thenable calls back from wherever it settles, so it gets the closures.
    */
   static #runBody(fn: () => unknown): unknown {
     const result = fn();
     if (result instanceof Promise && result.then === promiseThen) {
       result.then(Task.#bodyReturned, Task.#bodyFailed);
     } else if (result instanceof Future && canResume(result)) {
-      result.then(Task.#bodyFutureReturned, Task.#bodyFutureFailed);
+      awaitWithoutPromise(
+        result,
+        Task.#bodyFutureReturned,
+        Task.#bodyFutureFailed,
+      );
     } else if (isThenable(result)) {
       const task = currentTaskStore.getStore() as Task<unknown>;
       result.then(
@@ -404,13 +410,15 @@ export class Task<T> extends Future<T> {
 }
 
 /**
- * Whether the running task's await of `future` resumes from its loop: one
- * that refuses (a task awaiting itself, a future of another loop) rejects
- * at once, while no task is resuming.
+ * Whether the running task may await `future` without then()'s promise:
+ * it resumes from its loop (one that refuses — a task awaiting itself, a
+ * future of another loop — rejects at once, while no task is resuming),
+ * and its then() is Future's own.
  */
 function canResume(future: Future<unknown>): boolean {
   const task = currentTaskStore.getStore() as Task<unknown>;
-  return future !== task && future.getLoop() === task.getLoop();
+  return future !== task && future.getLoop() === task.getLoop() &&
+    future.then === futureThen; // a subclass's own then() is called
 }
 
 function notAFunction(value: unknown): TypeError {
