@@ -35,6 +35,7 @@
  *
  * @module
  */
+import { awaitWithoutPromise } from "./_current.ts";
 import { InvalidStateError } from "./errors.ts";
 import { type AbstractEventLoop, getEventLoop } from "./abstract_event_loop.ts";
 import { Future } from "./futures.ts";
@@ -245,7 +246,10 @@ export class WaiterList {
     // as if it had awaited the Future itself. They count in the list the
     // waiter is in by then, as `repark` may have moved it.
     return new Promise<R>((resolve, reject) => {
-      waiter.then(
+      // As `waiter.then(...)`, without the promise it would return, which
+      // nobody reads: 217 bytes less per wait.
+      awaitWithoutPromise(
+        waiter,
         () => {
           waiter.list.#left(waiter, false);
           resolve(result);
