@@ -120,6 +120,29 @@ Deno.test("src/ files each have a layer", async () => {
   );
 });
 
+Deno.test("src/README.md maps every file in the layer the test gives it", async () => {
+  // Each "**Layer N: ...**" section of the map names its files in
+  // backticks; a file named in two sections counts in the first.
+  const map = await Deno.readTextFile(
+    new URL("../src/README.md", import.meta.url),
+  );
+  const sections = map.split(/^\*\*Layer (\d+):/m).slice(1);
+  const mapped = new Map<string, number>();
+  for (let i = 0; i < sections.length; i += 2) {
+    const layer = Number(sections[i]);
+    const body = sections[i + 1].split(/^#+ /m)[0];
+    for (const [, file] of body.matchAll(/`([a-z_]+\.ts)`/g)) {
+      if (!mapped.has(file)) mapped.set(file, layer);
+    }
+  }
+  const wrong = LAYERS.flatMap((files, layer) =>
+    files.filter((file) => mapped.get(file) !== layer).map((file) =>
+      `${file}: layer ${layer} here, ${mapped.get(file) ?? "absent"} in the map`
+    )
+  );
+  assert.deepEqual(wrong, [], "make src/README.md's map agree with LAYERS");
+});
+
 Deno.test("src/ runtime imports point to the same layer or below", async () => {
   const upward: string[] = [];
   for (const [file, source] of await sources()) {
