@@ -88,7 +88,7 @@ export let awaitWithoutPromise: (
   future: Future<unknown>,
   onFulfilled: (value: unknown) => void,
   onRejected: (reason: unknown) => void,
-) => void = () => {
+) => void = (): never => {
   throw new Error("Cannot await: futures.ts is not loaded");
 };
 
