@@ -78,7 +78,14 @@ function parseArgs(args: string[]) {
   return { rounds, quick, workloads: chosen };
 }
 
-const options = parseArgs(Deno.args);
+let options: ReturnType<typeof parseArgs>;
+try {
+  options = parseArgs(Deno.args);
+} catch (error) {
+  // A mistyped argument deserves its message, not a stack trace.
+  console.error((error as Error).message);
+  Deno.exit(2);
+}
 const root = new URL("..", import.meta.url).pathname;
 const bench = new URL(".", import.meta.url).pathname;
 const python = Deno.env.get("PYTHON") ??
