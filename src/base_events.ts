@@ -285,7 +285,9 @@ export class EventLoop implements AbstractEventLoop {
   #ownLoopOptions: TaskOptions = { loop: this };
   #slowCallbackDuration = 100;
   // Debug mode: the callback being timed, when it began, the task it woke.
-  #slowHandle: Handle | undefined = undefined;
+  // The entry being timed, made a Handle only if it turns out slow.
+  #slowCallback: ((arg: unknown) => void) | undefined = undefined;
+  #slowArg: unknown = undefined;
   #slowStart = 0;
   #slowStep: object | undefined = undefined;
 
@@ -1036,7 +1038,8 @@ export class EventLoop implements AbstractEventLoop {
     // iteration.
     const debug = this.#debug;
     if (debug) {
-      this.#slowHandle = asHandle(callback, arg);
+      this.#slowCallback = callback;
+      this.#slowArg = arg;
       this.#slowStart = performance.now();
     }
     try {
@@ -1059,15 +1062,18 @@ export class EventLoop implements AbstractEventLoop {
    * the task and what it awaits now, as asyncio names the slow handle.
    */
   #warnIfSlow(): void {
-    const handle = this.#slowHandle;
+    const callback = this.#slowCallback;
+    const arg = this.#slowArg;
     const step = this.#slowStep;
-    this.#slowHandle = this.#slowStep = undefined;
-    if (handle === undefined) return; // debug mode began during the step
+    this.#slowCallback = this.#slowArg = this.#slowStep = undefined;
+    if (callback === undefined) return; // debug mode began during the step
     const took = performance.now() - this.#slowStart;
     if (took < this.#slowCallbackDuration) return;
     const ms = took.toFixed(1);
     if (!(step instanceof Task)) {
-      console.warn(`Executing ${String(handle)} took ${ms} ms`);
+      console.warn(
+        `Executing ${String(asHandle(callback, arg))} took ${ms} ms`,
+      );
       return;
     }
     const now = step.done()

@@ -289,7 +289,7 @@ export class Task<T> extends Future<T> {
     }
     let result: unknown;
     try {
-      result = currentTaskStore.run(this, Task.#runBody, fn);
+      result = currentTaskStore.run(this, Task.#runBody, this, fn);
     } catch (error) {
       this.#finish(false, error);
       return;
@@ -307,18 +307,17 @@ export class Task<T> extends Future<T> {
    * resuming, and is awaited without the promise then() would make. Another
    * thenable calls back from wherever it settles, so it gets the closures.
    */
-  static #runBody(fn: () => unknown): unknown {
+  static #runBody(task: Task<unknown>, fn: () => unknown): unknown {
     const result = fn();
     if (result instanceof Promise && result.then === promiseThen) {
       result.then(Task.#bodyReturned, Task.#bodyFailed);
-    } else if (result instanceof Future && canResume(result)) {
+    } else if (result instanceof Future && canResume(task, result)) {
       awaitWithoutPromise(
         result,
         Task.#bodyFutureReturned,
         Task.#bodyFutureFailed,
       );
     } else if (isThenable(result)) {
-      const task = currentTaskStore.getStore() as Task<unknown>;
       result.then(
         (value) => task.#finish(true, value),
         (error) => task.#finish(false, error),
@@ -410,13 +409,12 @@ export class Task<T> extends Future<T> {
 }
 
 /**
- * Whether the running task may await `future` without then()'s promise:
+ * Whether `task`, running, may await `future` without then()'s promise:
  * it resumes from its loop (one that refuses — a task awaiting itself, a
  * future of another loop — rejects at once, while no task is resuming),
  * and its then() is Future's own.
  */
-function canResume(future: Future<unknown>): boolean {
-  const task = currentTaskStore.getStore() as Task<unknown>;
+function canResume(task: Task<unknown>, future: Future<unknown>): boolean {
   return future !== task && future.getLoop() === task.getLoop() &&
     future.then === futureThen; // a subclass's own then() is called
 }
